@@ -1,0 +1,240 @@
+//! The connection layer: the three driver crates behind one enum.
+//!
+//! Only this module touches rusqlite, tokio-postgres and mysql_async; the
+//! dialects above it produce SQL text without any driver.
+
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+use std::pin::Pin;
+
+use futures_core::Stream;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::row::{Columns, Row};
+use crate::url::{Backend, Url};
+use crate::value::Value;
+
+/// What one statement produced.
+pub(crate) struct QueryOutput {
+    pub columns: Columns,
+    pub rows: Vec<Row>,
+    pub rows_affected: u64,
+    pub last_insert_id: Option<i64>,
+}
+
+/// How to open a connection for one backend.
+#[derive(Clone)]
+pub(crate) enum ConnectOptions {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteOptions),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PgOptions),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::MyOptions),
+}
+
+/// Settings the engine builder passes down to the drivers.
+pub(crate) struct DriverSettings {
+    pub connect_timeout: std::time::Duration,
+    pub statement_cache: usize,
+    pub sqlite_foreign_keys: Option<bool>,
+}
+
+impl ConnectOptions {
+    pub fn from_url(url: &Url, settings: &DriverSettings) -> Result<Self> {
+        let _ = settings;
+        match url.backend() {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => Ok(ConnectOptions::Sqlite(sqlite::SqliteOptions::from_url(
+                url,
+                settings.sqlite_foreign_keys,
+                settings.statement_cache,
+            )?)),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Ok(ConnectOptions::Postgres(postgres::PgOptions::from_url(
+                url,
+                settings.connect_timeout,
+                settings.statement_cache,
+            )?)),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => Ok(ConnectOptions::Mysql(mysql::MyOptions::from_url(
+                url,
+                settings.connect_timeout,
+                settings.statement_cache,
+            )?)),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "the {} backend is not compiled in: enable the `{}` feature of aludel",
+                    other.name(),
+                    match other {
+                        Backend::Postgres => "postgres",
+                        Backend::Mysql => "mysql",
+                        _ => "sqlite",
+                    }
+                ),
+            )),
+        }
+    }
+
+    /// `host:port` for messages and tracing, never with credentials.
+    pub fn server(&self) -> Option<(String, u16)> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ConnectOptions::Sqlite(_) => None,
+            #[cfg(feature = "postgres")]
+            ConnectOptions::Postgres(o) => Some((o.host.clone(), o.port)),
+            #[cfg(feature = "mysql")]
+            ConnectOptions::Mysql(o) => Some((o.host.clone(), o.port)),
+        }
+    }
+
+    pub async fn connect(&self) -> Result<RawConn> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ConnectOptions::Sqlite(o) => sqlite::connect(o).map(RawConn::Sqlite),
+            #[cfg(feature = "postgres")]
+            ConnectOptions::Postgres(o) => postgres::connect(o).await.map(RawConn::Postgres),
+            #[cfg(feature = "mysql")]
+            ConnectOptions::Mysql(o) => mysql::connect(o).await.map(RawConn::Mysql),
+        }
+    }
+}
+
+/// One open driver connection.
+pub(crate) enum RawConn {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteConn),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PgConn),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::MyConn),
+}
+
+/// A stream of rows that borrows its connection.
+pub(crate) type BoxRowStream<'c> = Pin<Box<dyn Stream<Item = Result<Row>> + Send + 'c>>;
+
+impl RawConn {
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => c.query(sql, params),
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => c.query(sql, params).await,
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.query(sql, params).await,
+        }
+    }
+
+    pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => c.execute_many(sql, sets),
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => c.execute_many(sql, sets).await,
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.execute_many(sql, sets).await,
+        }
+    }
+
+    /// A statement without parameters or rows: BEGIN, COMMIT, SAVEPOINT…
+    pub async fn simple(&mut self, sql: &str) -> Result<()> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => c.simple(sql),
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => c.simple(sql).await,
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.simple(sql).await,
+        }
+    }
+
+    pub async fn ping(&mut self) -> Result<()> {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.ping().await,
+            _ => self.simple("SELECT 1").await,
+        }
+    }
+
+    /// The server's real transaction state where the driver exposes it
+    /// (SQLite's autocommit flag, MySQL's SERVER_STATUS_IN_TRANS); `None`
+    /// where it does not (tokio-postgres keeps ReadyForQuery's status private).
+    pub fn server_in_transaction(&self) -> Option<bool> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => Some(c.in_transaction()),
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(_) => None,
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.in_transaction(),
+        }
+    }
+
+    /// Whether the connection stays usable when a call on it is abandoned at
+    /// an await point: SQLite runs synchronously, and tokio-postgres's
+    /// connection task reads and discards the reply of a dropped request;
+    /// mysql_async may be left mid-packet, so its connection is discarded.
+    pub fn cancel_safe(&self) -> bool {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(_) => false,
+            _ => true,
+        }
+    }
+
+    /// True when the driver knows the connection is dead.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => c.is_closed(),
+            _ => false,
+        }
+    }
+
+    /// The server's version, as `(major, minor, patch)`, and whether it is MariaDB.
+    pub fn server_version(&self) -> Option<((u16, u16, u16), bool)> {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => Some((c.server_version(), c.is_mariadb())),
+            _ => None,
+        }
+    }
+
+    pub async fn stream<'c>(
+        &'c mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(Columns, BoxRowStream<'c>)> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => {
+                let cursor = c.cursor(sql, params)?;
+                let columns = cursor.columns().clone();
+                let stream = futures_util::stream::unfold(cursor, |mut cur| async move {
+                    cur.next_row().map(|r| (r, cur))
+                });
+                Ok((columns, Box::pin(stream)))
+            }
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => {
+                use futures_util::StreamExt;
+                let (columns, stream) = c.cursor(sql, params).await?;
+                let cols = columns.clone();
+                let stream = stream.map(move |r| {
+                    r.map_err(postgres::map_error)
+                        .and_then(|row| postgres::read_row(&cols, &row))
+                });
+                Ok((columns, Box::pin(stream)))
+            }
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.cursor(sql, params).await,
+        }
+    }
+}

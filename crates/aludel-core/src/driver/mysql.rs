@@ -1,0 +1,422 @@
+//! MySQL and MariaDB through mysql_async.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_core::Stream;
+use mysql_async::consts::{ColumnFlags, ColumnType, StatusFlags};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Params};
+
+use super::QueryOutput;
+use crate::error::{Error, ErrorKind, IntegrityKind, Result};
+use crate::row::{Column, Columns, Row};
+use crate::url::Url;
+use crate::value::Value;
+
+#[derive(Clone)]
+pub(crate) struct MyOptions {
+    opts: mysql_async::Opts,
+    pub host: String,
+    pub port: u16,
+    connect_timeout: Duration,
+}
+
+impl MyOptions {
+    pub fn from_url(url: &Url, connect_timeout: Duration, cache: usize) -> Result<Self> {
+        let host = url.host().unwrap_or("localhost").to_string();
+        let port = url.port().unwrap_or(3306);
+        let mut charset = "utf8mb4".to_string();
+        let mut init = Vec::new();
+        let mut timeout = connect_timeout;
+        let mut cache = cache;
+        let mut socket = None;
+        for (k, v) in url.query() {
+            match k.as_str() {
+                "charset" => charset = v.clone(),
+                "init_command" => init.push(v.clone()),
+                "socket" => socket = Some(v.clone()),
+                "connect_timeout" => timeout = Duration::from_secs(parse_num(k, v)?),
+                "statement_cache_size" => cache = parse_num(k, v)? as usize,
+                "ssl_mode" if !matches!(v.to_ascii_uppercase().as_str(), "DISABLED" | "PREFERRED") => {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!("ssl_mode={v} needs TLS, which this build of Aludel does not include; use ssl_mode=DISABLED"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if !charset
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(Error::new(
+                ErrorKind::Url,
+                format!("invalid charset {charset:?} in mysql URL"),
+            ));
+        }
+        init.insert(0, format!("SET NAMES {charset}"));
+        let builder = OptsBuilder::default()
+            .ip_or_hostname(host.clone())
+            .tcp_port(port)
+            .user(url.username().or(Some("root")))
+            .pass(url.password())
+            .db_name(url.database())
+            .socket(socket)
+            .prefer_socket(false)
+            .stmt_cache_size(cache)
+            .init(init);
+        Ok(MyOptions {
+            opts: builder.into(),
+            host,
+            port,
+            connect_timeout: timeout,
+        })
+    }
+}
+
+fn parse_num(key: &str, v: &str) -> Result<u64> {
+    v.parse().map_err(|_| {
+        Error::new(
+            ErrorKind::Url,
+            format!("invalid value {v:?} for URL option \"{key}\": expected a whole number"),
+        )
+    })
+}
+
+pub(crate) struct MyConn {
+    conn: Conn,
+}
+
+pub(crate) async fn connect(opts: &MyOptions) -> Result<MyConn> {
+    let fail = |detail: String| {
+        Error::new(
+            ErrorKind::Connect,
+            format!(
+                "cannot connect to MySQL at {}:{}: {detail}",
+                opts.host, opts.port
+            ),
+        )
+    };
+    match tokio::time::timeout(opts.connect_timeout, Conn::new(opts.opts.clone())).await {
+        Ok(Ok(conn)) => Ok(MyConn { conn }),
+        Ok(Err(e)) => {
+            let detail = match &e {
+                mysql_async::Error::Server(s) => s.message.clone(),
+                other => other.to_string(),
+            };
+            Err(fail(detail).with_source(e))
+        }
+        Err(_) => Err(fail(format!(
+            "no answer within the connect timeout of {:?}",
+            opts.connect_timeout
+        ))),
+    }
+}
+
+fn type_name(c: &mysql_async::Column) -> String {
+    let name = format!("{:?}", c.column_type());
+    name.trim_start_matches("MYSQL_TYPE_").to_string()
+}
+
+fn columns_of(cols: &[mysql_async::Column]) -> Columns {
+    cols.iter()
+        .map(|c| Column::new(c.name_str(), type_name(c)))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn params_of(values: &[Value]) -> Params {
+    if values.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(values.iter().map(to_mysql).collect())
+    }
+}
+
+fn to_mysql(v: &Value) -> mysql_async::Value {
+    use mysql_async::Value as M;
+    match v {
+        Value::Null => M::NULL,
+        Value::Bool(b) => M::Int(*b as i64),
+        Value::I16(i) => M::Int(*i as i64),
+        Value::I32(i) => M::Int(*i as i64),
+        Value::I64(i) => M::Int(*i),
+        Value::F32(f) => M::Float(*f),
+        Value::F64(f) => M::Double(*f),
+        Value::String(s) => M::Bytes(s.as_bytes().to_vec()),
+        Value::Bytes(b) => M::Bytes(b.clone()),
+        // SQLAlchemy's Uuid type is CHAR(32) of hex digits on MySQL; so is Aludel's.
+        Value::Uuid(u) => M::Bytes(u.simple().to_string().into_bytes()),
+        Value::Decimal(d) => M::Bytes(d.to_string().into_bytes()),
+        Value::Json(j) => M::Bytes(j.to_string().into_bytes()),
+        #[cfg(feature = "chrono")]
+        Value::Date(d) => {
+            use chrono::Datelike;
+            M::Date(d.year() as u16, d.month() as u8, d.day() as u8, 0, 0, 0, 0)
+        }
+        #[cfg(feature = "chrono")]
+        Value::Time(t) => {
+            use chrono::Timelike;
+            M::Time(
+                false,
+                0,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond() / 1000,
+            )
+        }
+        #[cfg(feature = "chrono")]
+        Value::DateTime(dt) => datetime(dt),
+        #[cfg(feature = "chrono")]
+        Value::DateTimeTz(dt) => datetime(&dt.naive_utc()),
+    }
+}
+
+#[cfg(feature = "chrono")]
+fn datetime(dt: &chrono::NaiveDateTime) -> mysql_async::Value {
+    use chrono::{Datelike, Timelike};
+    mysql_async::Value::Date(
+        dt.year() as u16,
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+        dt.nanosecond() / 1000,
+    )
+}
+
+fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
+    use mysql_async::Value as M;
+    match v {
+        M::NULL => Value::Null,
+        M::Int(i) => Value::I64(i),
+        M::UInt(u) => i64::try_from(u)
+            .map(Value::I64)
+            .unwrap_or_else(|_| Value::Decimal(u.into())),
+        M::Float(f) => Value::F32(f),
+        M::Double(f) => Value::F64(f),
+        M::Bytes(b) => match col.column_type() {
+            ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => {
+                let text = String::from_utf8_lossy(&b);
+                text.parse()
+                    .map(Value::Decimal)
+                    .unwrap_or_else(|_| Value::String(text.into_owned()))
+            }
+            ColumnType::MYSQL_TYPE_JSON => serde_json::from_slice(&b)
+                .map(Value::Json)
+                .unwrap_or_else(|_| Value::Bytes(b)),
+            _ if col.character_set() == 63
+                && !col.flags().contains(ColumnFlags::ENUM_FLAG)
+                && !matches!(
+                    col.column_type(),
+                    ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_DATETIME
+                ) =>
+            {
+                Value::Bytes(b)
+            }
+            _ => match String::from_utf8(b) {
+                Ok(s) => Value::String(s),
+                Err(e) => Value::Bytes(e.into_bytes()),
+            },
+        },
+        #[cfg(feature = "chrono")]
+        M::Date(y, mo, d, h, mi, s, us) => {
+            let date = chrono::NaiveDate::from_ymd_opt(y as i32, mo as u32, d as u32);
+            match (date, col.column_type()) {
+                (Some(date), ColumnType::MYSQL_TYPE_DATE) => Value::Date(date),
+                (Some(date), _) => date
+                    .and_hms_micro_opt(h as u32, mi as u32, s as u32, us)
+                    .map(Value::DateTime)
+                    .unwrap_or(Value::Null),
+                // MySQL's zero date '0000-00-00' has no chrono equivalent.
+                (None, _) => Value::String(format!("{y:04}-{mo:02}-{d:02}")),
+            }
+        }
+        #[cfg(feature = "chrono")]
+        M::Time(neg, days, h, mi, s, us) if !neg && days == 0 => {
+            chrono::NaiveTime::from_hms_micro_opt(h as u32, mi as u32, s as u32, us)
+                .map(Value::Time)
+                .unwrap_or(Value::Null)
+        }
+        other => Value::String(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
+    let cols = row.columns();
+    let values = row
+        .unwrap()
+        .into_iter()
+        .zip(cols.iter())
+        .map(|(v, c)| from_mysql(v, c))
+        .collect();
+    Row::new(columns.clone(), values)
+}
+
+impl MyConn {
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        let mut result = self
+            .conn
+            .exec_iter(sql, params_of(params))
+            .await
+            .map_err(map_error)?;
+        let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();
+        let mut rows = Vec::new();
+        while let Some(row) = result.next().await.map_err(map_error)? {
+            rows.push(read_row(&columns, row));
+        }
+        let affected = result.affected_rows();
+        let last = result.last_insert_id().map(|id| id as i64);
+        drop(result);
+        Ok(QueryOutput {
+            rows_affected: if columns.is_empty() {
+                affected
+            } else {
+                rows.len() as u64
+            },
+            columns,
+            rows,
+            last_insert_id: last.filter(|&id| id != 0),
+        })
+    }
+
+    pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let mut total = 0;
+        for params in sets {
+            self.conn
+                .exec_drop(sql, params_of(params))
+                .await
+                .map_err(map_error)?;
+            total += self.conn.affected_rows();
+        }
+        Ok(total)
+    }
+
+    pub async fn simple(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).await.map_err(map_error)
+    }
+
+    pub async fn ping(&mut self) -> Result<()> {
+        self.conn.ping().await.map_err(map_error)
+    }
+
+    /// The server's own in-transaction flag from the last OK packet; `None`
+    /// when the last reply was an error (the state is then unknown).
+    pub fn in_transaction(&self) -> Option<bool> {
+        self.conn.last_ok_packet().map(|p| {
+            p.status_flags()
+                .contains(StatusFlags::SERVER_STATUS_IN_TRANS)
+        })
+    }
+
+    pub fn server_version(&self) -> (u16, u16, u16) {
+        self.conn.server_version()
+    }
+
+    /// MariaDB numbers its releases 10 and up; MySQL is at 5, 8 and 9.
+    pub fn is_mariadb(&self) -> bool {
+        self.conn.server_version().0 >= 10
+    }
+
+    pub async fn cursor(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(Columns, MyRowStream<'_>)> {
+        let result = self
+            .conn
+            .exec_iter(sql, params_of(params))
+            .await
+            .map_err(map_error)?;
+        let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();
+        let cols = columns.clone();
+        let stream = futures_util::stream::unfold(Some(result), move |state| {
+            let cols = cols.clone();
+            async move {
+                let mut result = state?;
+                match result.next().await {
+                    Ok(Some(row)) => Some((Ok(read_row(&cols, row)), Some(result))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(map_error(e)), None)),
+                }
+            }
+        });
+        Ok((columns, Box::pin(stream)))
+    }
+}
+
+pub(crate) type MyRowStream<'c> = Pin<Box<dyn Stream<Item = Result<Row>> + Send + 'c>>;
+
+/// Pull the quoted name out of a MySQL message such as
+/// ``Duplicate entry 'a' for key 'uq_users_email'`` or
+/// ``CONSTRAINT `fk_posts_user_id` FOREIGN KEY``.
+fn quoted_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    let rest = &message[message.find(marker)? + marker.len()..];
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '`')?;
+    let rest = &rest[1..];
+    Some(&rest[..rest.find(quote)?])
+}
+
+pub(crate) fn map_error(e: mysql_async::Error) -> Error {
+    match &e {
+        mysql_async::Error::Server(s) => {
+            let kind = match s.code {
+                1062 | 1586 => ErrorKind::Integrity(IntegrityKind::Unique),
+                1451 | 1452 | 1216 | 1217 => ErrorKind::Integrity(IntegrityKind::ForeignKey),
+                1048 | 1364 => ErrorKind::Integrity(IntegrityKind::NotNull),
+                3819 | 4025 => ErrorKind::Integrity(IntegrityKind::Check),
+                1213 => ErrorKind::Deadlock,
+                1205 | 3024 | 1969 => ErrorKind::Timeout,
+                1064 | 1146 | 1054 | 1049 | 1109 | 1149 | 1051 | 1050 | 1060 | 1061 | 1091 => {
+                    ErrorKind::Syntax
+                }
+                1045 | 1044 => ErrorKind::Connect,
+                1053 | 1927 | 2006 | 2013 => ErrorKind::ConnectionLost,
+                _ => ErrorKind::Database,
+            };
+            let constraint = match kind {
+                ErrorKind::Integrity(IntegrityKind::Unique) => quoted_after(&s.message, "for key"),
+                ErrorKind::Integrity(IntegrityKind::ForeignKey) => {
+                    quoted_after(&s.message, "CONSTRAINT")
+                }
+                ErrorKind::Integrity(IntegrityKind::Check) => {
+                    quoted_after(&s.message, "constraint")
+                        .or_else(|| quoted_after(&s.message, "CONSTRAINT"))
+                }
+                _ => None,
+            }
+            .map(|c| c.rsplit('.').next().unwrap_or(c).to_string());
+            let column = match kind {
+                ErrorKind::Integrity(IntegrityKind::NotNull) => {
+                    quoted_after(&s.message, "Column").or_else(|| quoted_after(&s.message, "Field"))
+                }
+                _ => None,
+            }
+            .map(str::to_string);
+            Error::new(kind, s.message.clone())
+                .with_code(s.code.to_string())
+                .with_constraint(constraint)
+                .with_column(column)
+                .with_source(e)
+        }
+        mysql_async::Error::Io(_) => Error::new(
+            ErrorKind::ConnectionLost,
+            format!("the connection to the MySQL server was lost: {e}"),
+        )
+        .with_source(e),
+        mysql_async::Error::Driver(d) => {
+            let kind = match d {
+                mysql_async::DriverError::ConnectionClosed => ErrorKind::ConnectionLost,
+                mysql_async::DriverError::StmtParamsMismatch { .. } => ErrorKind::Bind,
+                _ => ErrorKind::Database,
+            };
+            Error::new(kind, e.to_string()).with_source(e)
+        }
+        _ => Error::new(ErrorKind::Database, e.to_string()).with_source(e),
+    }
+}

@@ -1,0 +1,481 @@
+//! PostgreSQL through tokio-postgres.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::StreamExt;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::QueryOutput;
+use crate::error::{Error, ErrorKind, IntegrityKind, Result};
+use crate::row::{Column, Columns, Row};
+use crate::url::Url;
+use crate::value::{FromValue, Value};
+
+type BoxErr = Box<dyn StdError + Sync + Send>;
+
+#[derive(Clone)]
+pub(crate) struct PgOptions {
+    config: tokio_postgres::Config,
+    pub host: String,
+    pub port: u16,
+    statement_cache: usize,
+}
+
+impl PgOptions {
+    pub fn from_url(url: &Url, connect_timeout: Duration, cache: usize) -> Result<Self> {
+        let mut config = tokio_postgres::Config::new();
+        let socket_dir = url.query_value("host");
+        let host = url.host().or(socket_dir).unwrap_or("localhost").to_string();
+        if host.starts_with('/') {
+            config.host_path(&host);
+        } else {
+            config.host(&host);
+        }
+        let port = url.port().unwrap_or(5432);
+        config.port(port);
+        let user = url
+            .username()
+            .map(str::to_string)
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "postgres".into());
+        config.user(&user);
+        if let Some(p) = url.password() {
+            config.password(p);
+        }
+        if let Some(db) = url.database() {
+            config.dbname(db);
+        }
+        let mut timeout = connect_timeout;
+        let mut cache = cache;
+        for (k, v) in url.query() {
+            match k.as_str() {
+                "connect_timeout" => timeout = Duration::from_secs(parse_num(k, v)?),
+                "statement_cache_size" => cache = parse_num(k, v)? as usize,
+                "application_name" => {
+                    config.application_name(v);
+                }
+                "options" => {
+                    config.options(v);
+                }
+                "keepalives" => {
+                    config.keepalives(v != "0");
+                }
+                "keepalives_idle" => {
+                    config.keepalives_idle(Duration::from_secs(parse_num(k, v)?));
+                }
+                "sslmode" => match v.as_str() {
+                    "disable" | "allow" | "prefer" => {}
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::Unsupported,
+                            format!(
+                                "sslmode={other} needs TLS, which this build of Aludel does not include; \
+                                 use sslmode=disable or sslmode=prefer"
+                            ),
+                        ))
+                    }
+                },
+                "target_session_attrs" => {
+                    let attrs = match v.as_str() {
+                        "read-write" => tokio_postgres::config::TargetSessionAttrs::ReadWrite,
+                        _ => tokio_postgres::config::TargetSessionAttrs::Any,
+                    };
+                    config.target_session_attrs(attrs);
+                }
+                _ => {}
+            }
+        }
+        config.connect_timeout(timeout);
+        Ok(PgOptions {
+            config,
+            host,
+            port,
+            statement_cache: cache,
+        })
+    }
+}
+
+fn parse_num(key: &str, v: &str) -> Result<u64> {
+    v.parse().map_err(|_| {
+        Error::new(
+            ErrorKind::Url,
+            format!("invalid value {v:?} for URL option \"{key}\": expected a whole number"),
+        )
+    })
+}
+
+pub(crate) struct PgConn {
+    client: Client,
+    cache: HashMap<String, Statement>,
+    cache_size: usize,
+}
+
+pub(crate) async fn connect(opts: &PgOptions) -> Result<PgConn> {
+    let (client, connection) = opts.config.connect(NoTls).await.map_err(|e| {
+        let what = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        };
+        let kind = match e.code() {
+            Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => ErrorKind::Connect,
+            _ => ErrorKind::Connect,
+        };
+        Error::new(
+            kind,
+            format!(
+                "cannot connect to PostgreSQL at {}:{}: {}",
+                opts.host, opts.port, what
+            ),
+        )
+        .with_source(e)
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(target: "aludel::pool", error = %e, "postgresql connection closed");
+        }
+    });
+    Ok(PgConn {
+        client,
+        cache: HashMap::new(),
+        cache_size: opts.statement_cache,
+    })
+}
+
+fn columns_of(stmt: &Statement) -> Columns {
+    stmt.columns()
+        .iter()
+        .map(|c| Column::new(c.name(), c.type_().name().to_uppercase()))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+impl PgConn {
+    async fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.cache.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.client.prepare(sql).await.map_err(map_error)?;
+        if self.cache_size > 0 {
+            if self.cache.len() >= self.cache_size {
+                self.cache.clear();
+            }
+            self.cache.insert(sql.to_string(), stmt.clone());
+        }
+        Ok(stmt)
+    }
+
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        let stmt = self.statement(sql).await?;
+        check_count(&stmt, params)?;
+        let columns = columns_of(&stmt);
+        let args = params.iter().map(PgValue);
+        if columns.is_empty() {
+            let n = self
+                .client
+                .execute_raw(&stmt, args)
+                .await
+                .map_err(map_error)?;
+            return Ok(QueryOutput {
+                columns,
+                rows: Vec::new(),
+                rows_affected: n,
+                last_insert_id: None,
+            });
+        }
+        let stream = self
+            .client
+            .query_raw(&stmt, args)
+            .await
+            .map_err(map_error)?;
+        let mut stream = std::pin::pin!(stream);
+        let mut rows = Vec::new();
+        while let Some(r) = stream.next().await {
+            rows.push(read_row(&columns, &r.map_err(map_error)?)?);
+        }
+        let affected = stream.rows_affected().unwrap_or(rows.len() as u64);
+        Ok(QueryOutput {
+            columns,
+            rows,
+            rows_affected: affected,
+            last_insert_id: None,
+        })
+    }
+
+    pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let stmt = self.statement(sql).await?;
+        // Pipelined: all executions are sent before the first reply is read.
+        let client = &self.client;
+        let futures = sets.iter().map(|params| {
+            let stmt = &stmt;
+            async move {
+                check_count(stmt, params)?;
+                client
+                    .execute_raw(stmt, params.iter().map(PgValue))
+                    .await
+                    .map_err(map_error)
+            }
+        });
+        let counts = futures_util::future::join_all(futures).await;
+        let mut total = 0;
+        for c in counts {
+            total += c?;
+        }
+        Ok(total)
+    }
+
+    pub async fn simple(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).await.map_err(map_error)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    pub async fn cursor(&mut self, sql: &str, params: &[Value]) -> Result<(Columns, PgRowStream)> {
+        let stmt = self.statement(sql).await?;
+        check_count(&stmt, params)?;
+        let columns = columns_of(&stmt);
+        let stream = self
+            .client
+            .query_raw(&stmt, params.iter().map(PgValue))
+            .await
+            .map_err(map_error)?;
+        Ok((columns, Box::pin(stream)))
+    }
+}
+
+pub(crate) type PgRowStream = Pin<
+    Box<dyn Stream<Item = std::result::Result<tokio_postgres::Row, tokio_postgres::Error>> + Send>,
+>;
+
+fn check_count(stmt: &Statement, params: &[Value]) -> Result<()> {
+    let n = stmt.params().len();
+    if n != params.len() {
+        return Err(Error::new(
+            ErrorKind::Bind,
+            format!(
+                "the statement takes {n} parameters but {} were given",
+                params.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn read_row(columns: &Columns, row: &tokio_postgres::Row) -> Result<Row> {
+    let mut values = Vec::with_capacity(columns.len());
+    for (i, col) in columns.iter().enumerate() {
+        let cell: PgCell = row.try_get(i).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "cannot decode column \"{}\" (SQL type {}): {}",
+                    col.name(),
+                    col.type_name(),
+                    e.source()
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| e.to_string())
+                ),
+            )
+            .with_column(Some(col.name().to_string()))
+        })?;
+        values.push(cell.0);
+    }
+    Ok(Row::new(columns.clone(), values))
+}
+
+/// A cell read from any PostgreSQL column type.
+struct PgCell(Value);
+
+impl<'a> FromSql<'a> for PgCell {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxErr> {
+        let v = match *ty {
+            Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
+            Type::INT2 => Value::I16(i16::from_sql(ty, raw)?),
+            Type::INT4 => Value::I32(i32::from_sql(ty, raw)?),
+            Type::INT8 => Value::I64(i64::from_sql(ty, raw)?),
+            Type::OID => Value::I64(u32::from_sql(ty, raw)? as i64),
+            Type::FLOAT4 => Value::F32(f32::from_sql(ty, raw)?),
+            Type::FLOAT8 => Value::F64(f64::from_sql(ty, raw)?),
+            Type::NUMERIC => Value::Decimal(rust_decimal::Decimal::from_sql(ty, raw)?),
+            Type::BYTEA => Value::Bytes(raw.to_vec()),
+            Type::UUID => Value::Uuid(uuid::Uuid::from_sql(ty, raw)?),
+            Type::JSON | Type::JSONB => Value::Json(serde_json::Value::from_sql(ty, raw)?),
+            #[cfg(feature = "chrono")]
+            Type::DATE => Value::Date(chrono::NaiveDate::from_sql(ty, raw)?),
+            #[cfg(feature = "chrono")]
+            Type::TIME => Value::Time(chrono::NaiveTime::from_sql(ty, raw)?),
+            #[cfg(feature = "chrono")]
+            Type::TIMESTAMP => Value::DateTime(chrono::NaiveDateTime::from_sql(ty, raw)?),
+            #[cfg(feature = "chrono")]
+            Type::TIMESTAMPTZ => {
+                Value::DateTimeTz(chrono::DateTime::<chrono::Utc>::from_sql(ty, raw)?)
+            }
+            _ if matches!(ty.kind(), Kind::Enum(_))
+                || matches!(
+                    *ty,
+                    Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+                )
+                || ty.name() == "citext" =>
+            {
+                Value::String(std::str::from_utf8(raw)?.to_string())
+            }
+            _ => return Err(format!("unsupported PostgreSQL type {}", ty.name()).into()),
+        };
+        Ok(PgCell(v))
+    }
+
+    fn from_sql_null(_: &Type) -> std::result::Result<Self, BoxErr> {
+        Ok(PgCell(Value::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// A bound value, converted to whatever type the server inferred for the parameter.
+#[derive(Debug)]
+struct PgValue<'a>(&'a Value);
+
+fn is_text(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    ) || ty.name() == "citext"
+}
+
+impl ToSql for PgValue<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> std::result::Result<IsNull, BoxErr> {
+        let v = self.0;
+        if let Value::Null = v {
+            return Ok(IsNull::Yes);
+        }
+        if is_text(ty) || matches!(ty.kind(), Kind::Enum(_)) {
+            let text = match v {
+                Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                #[cfg(feature = "chrono")]
+                other if crate::value::temporal_text(other).is_some() => {
+                    crate::value::temporal_text(other).unwrap().into()
+                }
+                other => other.to_string().trim_matches('"').to_string().into(),
+            };
+            out.extend_from_slice(text.as_bytes());
+            return Ok(IsNull::No);
+        }
+        match *ty {
+            Type::BOOL => bool::from_value(v.clone())?.to_sql(ty, out),
+            Type::INT2 => i16::from_value(v.clone())?.to_sql(ty, out),
+            Type::INT4 => i32::from_value(v.clone())?.to_sql(ty, out),
+            Type::INT8 => i64::from_value(v.clone())?.to_sql(ty, out),
+            Type::OID => u32::from_value(v.clone())?.to_sql(ty, out),
+            Type::FLOAT4 => f32::from_value(v.clone())?.to_sql(ty, out),
+            Type::FLOAT8 => f64::from_value(v.clone())?.to_sql(ty, out),
+            Type::NUMERIC => rust_decimal::Decimal::from_value(v.clone())?.to_sql(ty, out),
+            Type::BYTEA => Vec::<u8>::from_value(v.clone())?.to_sql(ty, out),
+            Type::UUID => uuid::Uuid::from_value(v.clone())?.to_sql(ty, out),
+            Type::JSON | Type::JSONB => match v {
+                Value::Json(j) => j.to_sql(ty, out),
+                other => serde_json::Value::from_value(other.clone())?.to_sql(ty, out),
+            },
+            #[cfg(feature = "chrono")]
+            Type::DATE => chrono::NaiveDate::from_value(v.clone())?.to_sql(ty, out),
+            #[cfg(feature = "chrono")]
+            Type::TIME => chrono::NaiveTime::from_value(v.clone())?.to_sql(ty, out),
+            #[cfg(feature = "chrono")]
+            Type::TIMESTAMP => chrono::NaiveDateTime::from_value(v.clone())?.to_sql(ty, out),
+            #[cfg(feature = "chrono")]
+            Type::TIMESTAMPTZ => {
+                chrono::DateTime::<chrono::Utc>::from_value(v.clone())?.to_sql(ty, out)
+            }
+            _ => Err(format!(
+                "cannot send a {} value as PostgreSQL type {}",
+                v.kind_name(),
+                ty.name()
+            )
+            .into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl From<crate::value::DecodeError> for BoxErr {
+    fn from(e: crate::value::DecodeError) -> Self {
+        e.0.into()
+    }
+}
+
+pub(crate) fn map_error(e: tokio_postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let kind = match code.code() {
+            "23505" => ErrorKind::Integrity(IntegrityKind::Unique),
+            "23503" => ErrorKind::Integrity(IntegrityKind::ForeignKey),
+            "23502" => ErrorKind::Integrity(IntegrityKind::NotNull),
+            "23514" => ErrorKind::Integrity(IntegrityKind::Check),
+            c if c.starts_with("23") => ErrorKind::Integrity(IntegrityKind::Other),
+            "40001" => ErrorKind::Serialization,
+            "40P01" => ErrorKind::Deadlock,
+            "57014" | "55P03" => ErrorKind::Timeout,
+            "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
+            c if c.starts_with("08") => ErrorKind::ConnectionLost,
+            c if c.starts_with("42") => ErrorKind::Syntax,
+            "22P02" | "22003" | "22001" | "22007" | "22008" => ErrorKind::Database,
+            _ => ErrorKind::Database,
+        };
+        let mut message = db.message().to_string();
+        if let Some(detail) = db.detail() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
+        if let Some(c) = db.constraint() {
+            if !message.contains(c) {
+                message.push_str(&format!(" (constraint \"{c}\")"));
+            }
+        }
+        return Error::new(kind, message)
+            .with_code(code.code())
+            .with_constraint(db.constraint().map(str::to_string))
+            .with_table(db.table().map(str::to_string))
+            .with_column(db.column().map(str::to_string))
+            .with_source(e);
+    }
+    if e.is_closed() {
+        return Error::new(
+            ErrorKind::ConnectionLost,
+            "the connection to the PostgreSQL server was lost",
+        )
+        .with_source(e);
+    }
+    let text = e.to_string();
+    let detail = e.source().map(|s| s.to_string());
+    let message = match detail {
+        Some(d) if !text.contains(&d) => format!("{text}: {d}"),
+        _ => text,
+    };
+    let kind = if message.contains("error serializing parameter") {
+        ErrorKind::Bind
+    } else if message.contains("error deserializing") {
+        ErrorKind::Decode
+    } else if message.contains("connection") || message.contains("I/O") {
+        ErrorKind::ConnectionLost
+    } else {
+        ErrorKind::Database
+    };
+    Error::new(kind, message).with_source(e)
+}

@@ -1,0 +1,325 @@
+//! SQLite through rusqlite, run on the calling task (statements take microseconds).
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{ffi, OpenFlags};
+
+use super::QueryOutput;
+use crate::error::{Error, ErrorKind, IntegrityKind, Result};
+use crate::row::{Column, Columns, Row};
+use crate::url::Url;
+use crate::value::Value;
+
+/// Connect options taken from the URL and the engine builder.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteOptions {
+    pub path: String,
+    pub memory: bool,
+    pub uri: bool,
+    pub busy_timeout: Duration,
+    pub foreign_keys: bool,
+    pub statement_cache: usize,
+}
+
+impl SqliteOptions {
+    pub fn from_url(url: &Url, foreign_keys: Option<bool>, cache: usize) -> Result<Self> {
+        let memory = url.is_memory();
+        let uri = matches!(url.query_value("uri"), Some("true" | "1"));
+        let busy = match url.query_value("timeout") {
+            Some(t) => t.parse::<f64>().map_err(|_| {
+                Error::new(
+                    ErrorKind::Url,
+                    format!("invalid sqlite timeout {t:?}: expected seconds"),
+                )
+            })?,
+            None => 5.0,
+        };
+        let fk_url = url
+            .query_value("foreign_keys")
+            .map(|v| matches!(v, "on" | "true" | "1"));
+        Ok(SqliteOptions {
+            path: url.database().unwrap_or(":memory:").to_string(),
+            memory,
+            uri,
+            busy_timeout: Duration::from_secs_f64(busy),
+            foreign_keys: foreign_keys.or(fk_url).unwrap_or(true),
+            statement_cache: cache,
+        })
+    }
+}
+
+pub(crate) struct SqliteConn {
+    conn: rusqlite::Connection,
+}
+
+pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if opts.uri {
+        flags |= OpenFlags::SQLITE_OPEN_URI;
+    }
+    let path = if opts.memory { ":memory:" } else { &opts.path };
+    let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| {
+        Error::new(
+            ErrorKind::Connect,
+            format!("cannot open SQLite database \"{path}\": {e}"),
+        )
+        .with_source(e)
+    })?;
+    conn.set_prepared_statement_cache_capacity(opts.statement_cache);
+    conn.busy_timeout(opts.busy_timeout).map_err(map_error)?;
+    let fk = if opts.foreign_keys { "ON" } else { "OFF" };
+    conn.execute_batch(&format!("PRAGMA foreign_keys = {fk}"))
+        .map_err(map_error)?;
+    Ok(SqliteConn { conn })
+}
+
+fn columns_of(stmt: &rusqlite::Statement<'_>) -> Columns {
+    stmt.columns()
+        .iter()
+        .map(|c| Column::new(c.name(), c.decl_type().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(Error::new(
+            ErrorKind::Bind,
+            format!(
+                "the statement takes {expected} parameters but {} were given",
+                params.len()
+            ),
+        ));
+    }
+    for (i, v) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, SqlValue(v))
+            .map_err(map_error)?;
+    }
+    Ok(())
+}
+
+struct SqlValue<'a>(&'a Value);
+
+impl rusqlite::ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef as R};
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(R::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
+            Value::I16(v) => ToSqlOutput::Owned(V::Integer(*v as i64)),
+            Value::I32(v) => ToSqlOutput::Owned(V::Integer(*v as i64)),
+            Value::I64(v) => ToSqlOutput::Owned(V::Integer(*v)),
+            Value::F32(v) => ToSqlOutput::Owned(V::Real(*v as f64)),
+            Value::F64(v) => ToSqlOutput::Owned(V::Real(*v)),
+            Value::String(s) => ToSqlOutput::Borrowed(R::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(R::Blob(b)),
+            // SQLAlchemy's Uuid type stores 32 hex digits on SQLite; so does Aludel.
+            Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
+            Value::Decimal(d) => ToSqlOutput::Owned(V::Text(d.to_string())),
+            Value::Json(j) => ToSqlOutput::Owned(V::Text(j.to_string())),
+            #[cfg(feature = "chrono")]
+            other => ToSqlOutput::Owned(V::Text(
+                crate::value::temporal_text(other).unwrap_or_default(),
+            )),
+        })
+    }
+}
+
+fn read_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::I64(i),
+        ValueRef::Real(f) => Value::F64(f),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+fn read_row(columns: &Columns, row: &rusqlite::Row<'_>) -> Result<Row> {
+    let mut values = Vec::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        values.push(read_value(row.get_ref(i).map_err(map_error)?));
+    }
+    Ok(Row::new(columns.clone(), values))
+}
+
+impl SqliteConn {
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        bind(&mut stmt, params)?;
+        let columns = columns_of(&stmt);
+        let mut rows = Vec::new();
+        {
+            let mut raw = stmt.raw_query();
+            while let Some(row) = raw.next().map_err(map_error)? {
+                rows.push(read_row(&columns, row)?);
+            }
+        }
+        let readonly = stmt.readonly();
+        drop(stmt);
+        let (affected, last_id) = if readonly {
+            (rows.len() as u64, None)
+        } else {
+            (self.conn.changes(), Some(self.conn.last_insert_rowid()))
+        };
+        Ok(QueryOutput {
+            columns,
+            rows,
+            rows_affected: affected,
+            last_insert_id: last_id,
+        })
+    }
+
+    pub fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        let mut total = 0u64;
+        for params in sets {
+            bind(&mut stmt, params)?;
+            total += stmt.raw_execute().map_err(map_error)? as u64;
+        }
+        Ok(total)
+    }
+
+    pub fn simple(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(map_error)
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    pub fn cursor(&mut self, sql: &str, params: &[Value]) -> Result<SqliteCursor<'_>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        bind(&mut stmt, params)?;
+        let columns = columns_of(&stmt);
+        let mut stmt = Box::new(stmt);
+        // SAFETY: `rows` borrows the boxed statement, whose heap address does
+        // not move; the cursor drops `rows` before `stmt` (field order) and
+        // both before the `&'c mut` borrow of the connection ends.
+        let stmt_ref: &'static mut rusqlite::CachedStatement<'static> =
+            unsafe { &mut *(Box::as_mut(&mut stmt) as *mut _ as *mut _) };
+        let rows = stmt_ref.raw_query();
+        Ok(SqliteCursor {
+            rows: Some(rows),
+            _stmt: unsafe {
+                std::mem::transmute::<_, Box<rusqlite::CachedStatement<'static>>>(stmt)
+            },
+            columns,
+            _conn: PhantomData,
+        })
+    }
+}
+
+/// Row-by-row reading of an SQLite statement: `sqlite3_step` per row, so at
+/// most one row is held in memory.
+pub(crate) struct SqliteCursor<'c> {
+    rows: Option<rusqlite::Rows<'static>>,
+    _stmt: Box<rusqlite::CachedStatement<'static>>,
+    columns: Columns,
+    _conn: PhantomData<&'c mut rusqlite::Connection>,
+}
+
+// SAFETY: the cursor holds the only (mutable) borrow of its connection, which
+// rusqlite marks `Send`; the statement and rows move with it as one unit and
+// are never reachable from another thread while the cursor lives.
+unsafe impl Send for SqliteCursor<'_> {}
+
+impl SqliteCursor<'_> {
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    pub fn next_row(&mut self) -> Option<Result<Row>> {
+        let rows = self.rows.as_mut()?;
+        match rows.next() {
+            Ok(Some(row)) => Some(read_row(&self.columns, row)),
+            Ok(None) => {
+                self.rows = None;
+                None
+            }
+            Err(e) => {
+                self.rows = None;
+                Some(Err(map_error(e)))
+            }
+        }
+    }
+}
+
+pub(crate) fn map_error(e: rusqlite::Error) -> Error {
+    let (kind, code) = match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => {
+            let msg = msg.as_deref().unwrap_or("");
+            let kind = match f.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    ErrorKind::Integrity(IntegrityKind::Unique)
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    ErrorKind::Integrity(IntegrityKind::ForeignKey)
+                }
+                ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::Integrity(IntegrityKind::NotNull),
+                ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::Integrity(IntegrityKind::Check),
+                _ => match f.code {
+                    ffi::ErrorCode::ConstraintViolation => {
+                        ErrorKind::Integrity(IntegrityKind::Other)
+                    }
+                    ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => {
+                        ErrorKind::Timeout
+                    }
+                    ffi::ErrorCode::CannotOpen => ErrorKind::Connect,
+                    ffi::ErrorCode::Unknown
+                        if msg.contains("syntax error")
+                            || msg.starts_with("no such")
+                            || msg.contains("has no column") =>
+                    {
+                        ErrorKind::Syntax
+                    }
+                    _ => ErrorKind::Database,
+                },
+            };
+            (kind, Some(f.extended_code.to_string()))
+        }
+        rusqlite::Error::SqlInputError { .. } => (ErrorKind::Syntax, None),
+        rusqlite::Error::InvalidParameterCount(..) | rusqlite::Error::InvalidParameterName(_) => {
+            (ErrorKind::Bind, None)
+        }
+        _ => (ErrorKind::Database, None),
+    };
+    let message = e.to_string();
+    let (constraint, table, column) = parse_constraint(kind, &message);
+    let mut err = Error::new(kind, message)
+        .with_constraint(constraint)
+        .with_table(table)
+        .with_column(column);
+    if let Some(code) = code {
+        err = err.with_code(code);
+    }
+    err.with_source(e)
+}
+
+/// SQLite names the column (`UNIQUE constraint failed: users.email`) or, for
+/// CHECK constraints, the constraint itself; split that out.
+fn parse_constraint(
+    kind: ErrorKind,
+    message: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let Some(rest) = message.split("constraint failed: ").nth(1) else {
+        return (None, None, None);
+    };
+    let rest = rest.trim();
+    match kind {
+        ErrorKind::Integrity(IntegrityKind::Check) => (Some(rest.to_string()), None, None),
+        ErrorKind::Integrity(IntegrityKind::Unique | IntegrityKind::NotNull) => {
+            let first = rest.split(", ").next().unwrap_or(rest);
+            match first.split_once('.') {
+                Some((t, c)) => (None, Some(t.to_string()), Some(c.to_string())),
+                None => (None, None, None),
+            }
+        }
+        _ => (None, None, None),
+    }
+}

@@ -1,0 +1,556 @@
+//! A connection checked out of an engine's pool, and its transactions.
+
+use std::time::Instant;
+
+use tracing::Instrument;
+
+use super::pool::Object;
+use super::{observe, EngineInner};
+use crate::dialect::IsolationLevel;
+use crate::error::{Error, ErrorKind, Result};
+use crate::result::{CursorResult, RowStream};
+use crate::sql::{Executable, IntoParams};
+use crate::value::Value;
+use std::sync::Arc;
+
+/// A database connection lent by an [`Engine`](crate::Engine)'s pool.
+///
+/// Like SQLAlchemy 2.0's `Connection`, it **autobegins**: the first statement
+/// opens a transaction, which stays open until [`commit`](Connection::commit)
+/// or [`rollback`](Connection::rollback) ("commit as you go"). Dropping the
+/// connection rolls back anything uncommitted and returns it to the pool.
+/// For "begin once", use [`begin`](Connection::begin) or
+/// [`transaction`](Connection::transaction).
+///
+/// ```
+/// # aludel_core::doctest::run(|mut conn| async move {
+/// use aludel_core::{params, text};
+/// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+/// conn.execute(text("INSERT INTO t (x) VALUES (:x)"), params! { "x": 1 }).await?;
+/// conn.commit().await?;
+/// conn.execute(text("INSERT INTO t (x) VALUES (:x)"), params! { "x": 2 }).await?;
+/// conn.rollback().await?;
+/// let xs: Vec<i64> = conn.execute(text("SELECT x FROM t"), ()).await?.scalars()?;
+/// assert_eq!(xs, [1]);
+/// # Ok(()) });
+/// ```
+pub struct Connection {
+    obj: Option<Object>,
+    engine: Arc<EngineInner>,
+    /// Savepoint names handed out so far, for unique names.
+    savepoints: u32,
+    /// Statements owed by dropped transaction objects (ROLLBACK or ROLLBACK
+    /// TO SAVEPOINT), sent before the next statement.
+    pending: Vec<String>,
+    autocommit: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("dialect", &self.engine.dialect.name())
+            .field("in_transaction", &self.in_transaction())
+            .finish()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(obj: Object, engine: Arc<EngineInner>) -> Self {
+        let autocommit = engine.isolation == Some(IsolationLevel::Autocommit);
+        Connection {
+            obj: Some(obj),
+            engine,
+            savepoints: 0,
+            pending: Vec::new(),
+            autocommit,
+        }
+    }
+
+    fn obj(&mut self) -> &mut Object {
+        self.obj.as_mut().expect("connection used after close")
+    }
+
+    /// The dialect of this connection's engine.
+    pub fn dialect(&self) -> &crate::Dialect {
+        &self.engine.dialect
+    }
+
+    /// True while a transaction is open (begun explicitly or by autobegin).
+    pub fn in_transaction(&self) -> bool {
+        self.obj.as_ref().is_some_and(|o| o.flags.txn_open)
+    }
+
+    /// Run each statement in its own implicit transaction (SQLAlchemy's
+    /// `isolation_level="AUTOCOMMIT"`), or go back to autobegin.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`]-free; fails with [`ErrorKind::Unsupported`] if a
+    /// transaction is open (commit or roll back first).
+    pub fn set_autocommit(&mut self, on: bool) -> Result<()> {
+        if self.in_transaction() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "cannot change autocommit while a transaction is open; commit or roll back first",
+            ));
+        }
+        self.autocommit = on;
+        Ok(())
+    }
+
+    /// Execute one statement with named parameters and buffer its rows.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`] for a missing or extra parameter (nothing is sent),
+    /// or the database's error, carrying the SQL.
+    pub async fn execute<S: Executable, P: IntoParams>(
+        &mut self,
+        statement: S,
+        params: P,
+    ) -> Result<CursorResult> {
+        let compiled = statement.compile(&self.engine.dialect, params.into_params())?;
+        self.run_query(&compiled.sql, &compiled.values).await
+    }
+
+    /// Execute SQL written for the driver, with positional values and the
+    /// dialect's own placeholders (`$1`, `?1`, `?`): SQLAlchemy's
+    /// `exec_driver_sql`. No `:name` parsing happens.
+    pub async fn exec_driver_sql(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult> {
+        self.run_query(sql, values).await
+    }
+
+    /// Execute one statement once per parameter set (SQLAlchemy's
+    /// executemany); returns the total of rows affected.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::{params, text};
+    /// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+    /// let n = conn
+    ///     .execute_many(text("INSERT INTO t (x) VALUES (:x)"), (1..=3).map(|x| params! { "x": x }))
+    ///     .await?;
+    /// assert_eq!(n, 3);
+    /// # Ok(()) });
+    /// ```
+    pub async fn execute_many<S, I>(&mut self, statement: S, param_sets: I) -> Result<u64>
+    where
+        S: Executable,
+        I: IntoIterator,
+        I::Item: IntoParams,
+    {
+        let mut sql = None;
+        let mut sets = Vec::new();
+        for p in param_sets {
+            let c = statement.compile(&self.engine.dialect, p.into_params())?;
+            sql.get_or_insert(c.sql);
+            sets.push(c.values);
+        }
+        let Some(sql) = sql else { return Ok(0) };
+        self.prepare().await.map_err(|e| e.or_sql(&sql))?;
+        let engine = self.engine.clone();
+        let span = observe::span(&engine, &sql);
+        let start = Instant::now();
+        let obj = self.obj();
+        obj.flags.in_flight = true;
+        let res = obj
+            .raw
+            .execute_many(&sql, &sets)
+            .instrument(span.clone())
+            .await;
+        obj.flags.in_flight = false;
+        observe::finish(&engine, &span, &sql, start, res.as_ref().err());
+        self.after_error(res).map_err(|e| e.or_sql(&sql))
+    }
+
+    /// Execute a query and stream its rows, holding a bounded number of rows
+    /// in memory (SQLite steps the statement, PostgreSQL reads with
+    /// backpressure, MySQL reads row by row).
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::text;
+    /// let mut rows = conn
+    ///     .stream(text("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000) SELECT x FROM n"), ())
+    ///     .await?;
+    /// let mut sum = 0i64;
+    /// while let Some(row) = rows.next().await {
+    ///     sum += row?.get::<i64, _>(0)?;
+    /// }
+    /// assert_eq!(sum, 500_500);
+    /// # Ok(()) });
+    /// ```
+    pub async fn stream<S: Executable, P: IntoParams>(
+        &mut self,
+        statement: S,
+        params: P,
+    ) -> Result<RowStream<'_>> {
+        let compiled = statement.compile(&self.engine.dialect, params.into_params())?;
+        let sql = compiled.sql.into_owned();
+        self.prepare().await.map_err(|e| e.or_sql(&sql))?;
+        let engine = self.engine.clone();
+        let span = observe::span(&engine, &sql);
+        let start = Instant::now();
+        let obj = self.obj.as_mut().expect("connection used after close");
+        obj.flags.in_flight = true;
+        let obj: &mut super::pool::PooledConn = obj;
+        let res = obj
+            .raw
+            .stream(&sql, &compiled.values)
+            .instrument(span.clone())
+            .await;
+        observe::finish(&engine, &span, &sql, start, res.as_ref().err());
+        match res {
+            Ok((columns, inner)) => Ok(RowStream::new(columns, inner, &mut obj.flags)),
+            Err(e) => {
+                obj.flags.in_flight = false;
+                if e.is_disconnect() {
+                    obj.flags.broken = true;
+                    engine.pool.manager().invalidate_all();
+                }
+                Err(e.or_sql(&sql))
+            }
+        }
+    }
+
+    async fn run_query(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult> {
+        self.prepare().await.map_err(|e| e.or_sql(sql))?;
+        let engine = self.engine.clone();
+        let span = observe::span(&engine, sql);
+        let start = Instant::now();
+        if tracing::enabled!(target: "aludel::engine", tracing::Level::TRACE) {
+            tracing::trace!(target: "aludel::engine", parameters = ?values);
+        }
+        let obj = self.obj();
+        obj.flags.in_flight = true;
+        let res = obj.raw.query(sql, values).instrument(span.clone()).await;
+        obj.flags.in_flight = false;
+        observe::finish(&engine, &span, sql, start, res.as_ref().err());
+        self.after_error(res)
+            .map(CursorResult::from_output)
+            .map_err(|e| e.or_sql(sql))
+    }
+
+    /// Note a lost connection: this one is discarded on return, and every
+    /// older pooled connection is invalidated.
+    fn after_error<T>(&mut self, res: Result<T>) -> Result<T> {
+        if let Err(e) = &res {
+            if e.is_disconnect() {
+                self.obj().flags.broken = true;
+                self.engine.pool.manager().invalidate_all();
+            }
+        }
+        res
+    }
+
+    /// Send what dropped transaction objects owe, then autobegin.
+    async fn prepare(&mut self) -> Result<()> {
+        self.flush_pending().await?;
+        if !self.autocommit && !self.in_transaction() {
+            self.begin_raw().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_pending(&mut self) -> Result<()> {
+        while !self.pending.is_empty() {
+            let sql = self.pending.remove(0);
+            let is_root = sql == "ROLLBACK";
+            self.control(&sql).await?;
+            if is_root {
+                self.obj().flags.txn_open = false;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT…).
+    async fn control(&mut self, sql: &str) -> Result<()> {
+        let engine = self.engine.clone();
+        let span = observe::span(&engine, sql);
+        let start = Instant::now();
+        let obj = self.obj();
+        obj.flags.in_flight = true;
+        let res = obj.raw.simple(sql).instrument(span.clone()).await;
+        obj.flags.in_flight = false;
+        observe::finish(&engine, &span, sql, start, res.as_ref().err());
+        self.after_error(res)
+    }
+
+    async fn begin_raw(&mut self) -> Result<()> {
+        let sql = self.engine.dialect.begin_sql();
+        // Set before sending: if this future is dropped mid-BEGIN, checkin
+        // still rolls back.
+        self.obj().flags.txn_open = true;
+        match self.control(sql).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Some(obj) = self.obj.as_mut() {
+                    obj.flags.txn_open = obj.raw.server_in_transaction().unwrap_or(true);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Commit the open transaction, if any ("commit as you go"). The next
+    /// statement begins a new one.
+    pub async fn commit(&mut self) -> Result<()> {
+        self.flush_pending().await?;
+        if !self.in_transaction() {
+            return Ok(());
+        }
+        let res = self.control("COMMIT").await;
+        // After COMMIT, success or not, the server has ended the transaction
+        // (a failed COMMIT rolls back) unless the connection was lost.
+        let obj = self.obj();
+        obj.flags.txn_open = obj
+            .raw
+            .server_in_transaction()
+            .unwrap_or(res.is_err() && obj.flags.broken);
+        self.savepoints = 0;
+        res
+    }
+
+    /// Roll back the open transaction, if any.
+    pub async fn rollback(&mut self) -> Result<()> {
+        self.pending.clear();
+        if !self.in_transaction() {
+            return Ok(());
+        }
+        let res = self.control("ROLLBACK").await;
+        if res.is_ok() {
+            self.obj().flags.txn_open = false;
+        }
+        self.savepoints = 0;
+        res
+    }
+
+    /// Begin a transaction ("begin once"): commit it with
+    /// [`Transaction::commit`]; dropping it rolls back.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] when a transaction is already open on this
+    /// connection (use [`begin_nested`](Connection::begin_nested) for a savepoint).
+    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
+        self.flush_pending().await?;
+        if self.in_transaction() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "a transaction is already open on this connection; commit or roll it back, \
+                 or use begin_nested() for a savepoint",
+            ));
+        }
+        self.begin_raw().await?;
+        Ok(Transaction {
+            conn: Slot::Borrowed(self),
+            savepoint: None,
+            done: false,
+        })
+    }
+
+    /// Open a SAVEPOINT inside the current transaction (beginning one if
+    /// needed). Commit releases it; rollback or drop rolls back to it and the
+    /// outer transaction goes on.
+    pub async fn begin_nested(&mut self) -> Result<Transaction<'_>> {
+        self.prepare().await?;
+        if !self.in_transaction() {
+            // Autocommit connections still need a transaction around a savepoint.
+            self.begin_raw().await?;
+        }
+        self.savepoints += 1;
+        let name = format!("sa_savepoint_{}", self.savepoints);
+        let sql = self.engine.dialect.savepoint_sql(&name);
+        self.control(&sql).await?;
+        Ok(Transaction {
+            conn: Slot::Borrowed(self),
+            savepoint: Some(name),
+            done: false,
+        })
+    }
+
+    /// Run `f` inside a transaction: committed when it returns `Ok`, rolled
+    /// back when it returns `Err` (the error is passed on).
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::{text, Connection, Error};
+    /// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+    /// conn.commit().await?;
+    /// let n = conn
+    ///     .transaction(async |tx: &mut Connection| {
+    ///         tx.execute(text("INSERT INTO t VALUES (1)"), ()).await?;
+    ///         Ok::<_, Error>(1)
+    ///     })
+    ///     .await?;
+    /// assert_eq!(n, 1);
+    /// # Ok(()) });
+    /// ```
+    pub async fn transaction<T, E, F>(&mut self, f: F) -> std::result::Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Connection) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        let mut tx = self.begin().await?;
+        match f(&mut tx).await {
+            Ok(v) => {
+                tx.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The closure's error matters more than a failed ROLLBACK.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Roll back anything open and return the connection to the pool now,
+    /// waiting for the rollback (dropping does the same in the background).
+    pub async fn close(mut self) -> Result<()> {
+        let res = self.rollback().await;
+        if let Some(obj) = self.obj.take() {
+            self.engine.pool.checkin(obj);
+        }
+        res
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(mut obj) = self.obj.take() {
+            if !self.pending.is_empty() {
+                obj.flags.txn_open = true;
+            }
+            self.engine.pool.checkin(obj);
+        }
+    }
+}
+
+enum Slot<'c> {
+    Borrowed(&'c mut Connection),
+    Owned(Box<Connection>),
+}
+
+/// A transaction or savepoint in progress: SQLAlchemy's `Transaction`.
+///
+/// It dereferences to its [`Connection`], so statements run through it.
+/// [`commit`](Transaction::commit) ends it; [`rollback`](Transaction::rollback)
+/// or dropping it undoes its work (for a savepoint: back to the savepoint,
+/// keeping the outer transaction).
+///
+/// ```
+/// # aludel_core::doctest::run(|mut conn| async move {
+/// use aludel_core::text;
+/// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+/// conn.commit().await?;
+/// let mut tx = conn.begin().await?;
+/// tx.execute(text("INSERT INTO t VALUES (1)"), ()).await?;
+/// let sp = tx.begin_nested().await?;
+/// // … a step that may fail:
+/// sp.rollback().await?;
+/// tx.commit().await?;
+/// let n: Option<i64> = conn.execute(text("SELECT count(*) FROM t"), ()).await?.scalar()?;
+/// assert_eq!(n, Some(1));
+/// # Ok(()) });
+/// ```
+#[must_use = "a transaction is rolled back when dropped; call commit()"]
+pub struct Transaction<'c> {
+    conn: Slot<'c>,
+    savepoint: Option<String>,
+    done: bool,
+}
+
+impl Transaction<'static> {
+    pub(crate) async fn owned(mut conn: Connection) -> Result<Self> {
+        conn.begin_raw().await?;
+        Ok(Transaction {
+            conn: Slot::Owned(Box::new(conn)),
+            savepoint: None,
+            done: false,
+        })
+    }
+}
+
+impl Transaction<'_> {
+    fn conn(&mut self) -> &mut Connection {
+        match &mut self.conn {
+            Slot::Borrowed(c) => c,
+            Slot::Owned(c) => c,
+        }
+    }
+
+    /// True for a savepoint (from [`Connection::begin_nested`]).
+    pub fn is_nested(&self) -> bool {
+        self.savepoint.is_some()
+    }
+
+    /// Commit the transaction, or release the savepoint.
+    pub async fn commit(mut self) -> Result<()> {
+        self.done = true;
+        match self.savepoint.take() {
+            None => self.conn().commit().await,
+            Some(name) => {
+                let sql = self.conn().engine.dialect.release_savepoint_sql(&name);
+                self.conn().control(&sql).await
+            }
+        }
+    }
+
+    /// Roll back the transaction, or roll back to the savepoint.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        match self.savepoint.take() {
+            None => self.conn().rollback().await,
+            Some(name) => {
+                let sql = self.conn().engine.dialect.rollback_to_savepoint_sql(&name);
+                self.conn().control(&sql).await
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match &self.conn {
+            Slot::Borrowed(c) => c,
+            Slot::Owned(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn()
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let savepoint = self.savepoint.take();
+        let conn = self.conn();
+        let sql = match savepoint {
+            Some(name) => conn.engine.dialect.rollback_to_savepoint_sql(&name),
+            None => "ROLLBACK".to_string(),
+        };
+        // SQLite runs on this thread: roll back at once. Elsewhere the
+        // statement is owed and sent before the connection's next statement
+        // or when it goes back to the pool.
+        #[cfg(feature = "sqlite")]
+        if let Some(obj) = conn.obj.as_mut() {
+            #[allow(irrefutable_let_patterns)]
+            if let crate::driver::RawConn::Sqlite(c) = &mut obj.raw {
+                if c.simple(&sql).is_ok() {
+                    if sql == "ROLLBACK" {
+                        obj.flags.txn_open = false;
+                    }
+                    return;
+                }
+            }
+        }
+        conn.pending.push(sql);
+    }
+}

@@ -1,0 +1,246 @@
+//! Results of executed statements: buffered ([`CursorResult`]) and streamed
+//! ([`RowStream`]).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use crate::driver::{BoxRowStream, QueryOutput};
+use crate::engine::pool::ConnFlags;
+use crate::error::{Error, ErrorKind, Result};
+use crate::row::{Column, Columns, FromRow, Row, RowMapping};
+use crate::value::FromValue;
+
+/// The rows and counts a statement produced (SQLAlchemy's `CursorResult`).
+///
+/// The consuming methods follow SQLAlchemy's names: [`all`](Self::all),
+/// [`first`](Self::first), [`one`](Self::one),
+/// [`one_or_none`](Self::one_or_none), [`scalar`](Self::scalar),
+/// [`scalars`](Self::scalars), [`mappings`](Self::mappings); the `_as`
+/// variants decode into a [`FromRow`] type.
+///
+/// ```
+/// # aludel_core::doctest::run(|mut conn| async move {
+/// use aludel_core::{text, ErrorKind};
+/// let one = conn.execute(text("SELECT 1 AS x UNION ALL SELECT 2"), ()).await?;
+/// assert_eq!(one.one().unwrap_err().kind(), ErrorKind::MultipleRows);
+/// let none = conn.execute(text("SELECT 1 WHERE 1 = 0"), ()).await?;
+/// assert_eq!(none.one().unwrap_err().kind(), ErrorKind::NoRow);
+/// # Ok(()) });
+/// ```
+#[derive(Debug)]
+pub struct CursorResult {
+    columns: Columns,
+    rows: Vec<Row>,
+    rows_affected: u64,
+    last_insert_id: Option<i64>,
+}
+
+fn no_row() -> Error {
+    Error::new(ErrorKind::NoRow, "no row was found when one was required")
+}
+
+fn multiple_rows(n: usize) -> Error {
+    Error::new(
+        ErrorKind::MultipleRows,
+        format!("{n} rows were found when exactly one was required"),
+    )
+}
+
+impl CursorResult {
+    pub(crate) fn from_output(out: QueryOutput) -> Self {
+        CursorResult {
+            columns: out.columns,
+            rows: out.rows,
+            rows_affected: out.rows_affected,
+            last_insert_id: out.last_insert_id,
+        }
+    }
+
+    /// The result's columns (empty for a statement that returns no rows).
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The column names.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(Column::name)
+    }
+
+    /// Rows changed by an INSERT, UPDATE or DELETE (as the server counts
+    /// them: MySQL does not count rows updated to the values they had), or
+    /// rows returned by a query.
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+
+    /// The id the database generated for the last inserted row, where the
+    /// backend reports one without RETURNING (SQLite's rowid, MySQL's
+    /// `LAST_INSERT_ID()`); on PostgreSQL use `RETURNING id` and read the row.
+    pub fn last_insert_id(&self) -> Option<i64> {
+        self.last_insert_id
+    }
+
+    /// The number of buffered rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no row was returned.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// All rows.
+    pub fn all(self) -> Vec<Row> {
+        self.rows
+    }
+
+    /// The first row, or `None`; the rest are discarded.
+    pub fn first(self) -> Option<Row> {
+        self.rows.into_iter().next()
+    }
+
+    /// Exactly one row.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoRow`] for none, [`ErrorKind::MultipleRows`] for more.
+    pub fn one(self) -> Result<Row> {
+        match self.rows.len() {
+            1 => Ok(self.rows.into_iter().next().expect("one row")),
+            0 => Err(no_row()),
+            n => Err(multiple_rows(n)),
+        }
+    }
+
+    /// One row or none.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MultipleRows`] for more than one.
+    pub fn one_or_none(self) -> Result<Option<Row>> {
+        match self.rows.len() {
+            0 | 1 => Ok(self.rows.into_iter().next()),
+            n => Err(multiple_rows(n)),
+        }
+    }
+
+    /// The first column of the first row, or `None` when there is no row.
+    pub fn scalar<T: FromValue>(self) -> Result<Option<T>> {
+        self.first().map(|mut r| r.take(0usize)).transpose()
+    }
+
+    /// The first column of exactly one row.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoRow`], [`ErrorKind::MultipleRows`] or [`ErrorKind::Decode`].
+    pub fn scalar_one<T: FromValue>(self) -> Result<T> {
+        self.one()?.take(0usize)
+    }
+
+    /// The first column of one row or none.
+    pub fn scalar_one_or_none<T: FromValue>(self) -> Result<Option<T>> {
+        self.one_or_none()?.map(|mut r| r.take(0usize)).transpose()
+    }
+
+    /// The first column of every row.
+    pub fn scalars<T: FromValue>(self) -> Result<Vec<T>> {
+        self.rows.into_iter().map(|mut r| r.take(0usize)).collect()
+    }
+
+    /// Every row as a name → value mapping.
+    pub fn mappings(self) -> Vec<RowMapping> {
+        self.rows.into_iter().map(RowMapping::new).collect()
+    }
+
+    /// Every row decoded into `T`.
+    pub fn all_as<T: FromRow>(self) -> Result<Vec<T>> {
+        self.rows.into_iter().map(T::from_row).collect()
+    }
+
+    /// The first row decoded into `T`, or `None`.
+    pub fn first_as<T: FromRow>(self) -> Result<Option<T>> {
+        self.first().map(T::from_row).transpose()
+    }
+
+    /// Exactly one row decoded into `T`.
+    pub fn one_as<T: FromRow>(self) -> Result<T> {
+        T::from_row(self.one()?)
+    }
+
+    /// One row or none, decoded into `T`.
+    pub fn one_or_none_as<T: FromRow>(self) -> Result<Option<T>> {
+        self.one_or_none()?.map(T::from_row).transpose()
+    }
+}
+
+impl IntoIterator for CursorResult {
+    type Item = Row;
+    type IntoIter = std::vec::IntoIter<Row>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.into_iter()
+    }
+}
+
+/// Rows read one at a time from a running query; it borrows the connection
+/// until dropped or exhausted.
+///
+/// It is a [`Stream`] of `Result<Row>`; [`next`](RowStream::next) and
+/// [`try_next_as`](RowStream::try_next_as) read without extra imports.
+/// Dropping it early is safe: the connection is reset before reuse.
+pub struct RowStream<'c> {
+    columns: Columns,
+    inner: BoxRowStream<'c>,
+    flags: &'c mut ConnFlags,
+    finished: bool,
+}
+
+impl<'c> RowStream<'c> {
+    pub(crate) fn new(columns: Columns, inner: BoxRowStream<'c>, flags: &'c mut ConnFlags) -> Self {
+        RowStream {
+            columns,
+            inner,
+            flags,
+            finished: false,
+        }
+    }
+
+    /// The columns of the rows to come.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The next row, or `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<Row>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// The next row decoded into `T`, or `None` at the end.
+    pub async fn try_next_as<T: FromRow>(&mut self) -> Result<Option<T>> {
+        self.next().await.transpose()?.map(T::from_row).transpose()
+    }
+}
+
+impl Stream for RowStream<'_> {
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let polled = self.inner.as_mut().poll_next(cx);
+        match &polled {
+            Poll::Ready(None) => {
+                self.finished = true;
+                self.flags.in_flight = false;
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if e.is_disconnect() {
+                    self.flags.broken = true;
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+}

@@ -1,0 +1,287 @@
+//! Rows, their columns, and decoding rows into Rust types.
+
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::{FromValue, Value};
+
+/// A result column: its name and the SQL type the server reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    name: String,
+    type_name: String,
+}
+
+impl Column {
+    pub(crate) fn new(name: impl Into<String>, type_name: impl Into<String>) -> Self {
+        Column {
+            name: name.into(),
+            type_name: type_name.into(),
+        }
+    }
+
+    /// The column's name (or label) in the result.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SQL type the server reported, e.g. `INT4`, `VARCHAR`, `INTEGER`.
+    /// Empty where the backend gives none (an SQLite expression).
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+}
+
+/// The columns of a result, shared by all of its rows.
+pub(crate) type Columns = Arc<[Column]>;
+
+/// One row of a result: values by position and by column name.
+///
+/// ```
+/// # aludel_core::doctest::run(|conn| async move {
+/// use aludel_core::text;
+/// let row = conn.execute(text("SELECT 1 AS id, 'Ada' AS name"), ()).await?.one()?;
+/// assert_eq!(row.get::<i64, _>(0)?, 1);
+/// assert_eq!(row.get::<String, _>("name")?, "Ada");
+/// assert_eq!(row.keys().collect::<Vec<_>>(), ["id", "name"]);
+/// # Ok(()) });
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Columns,
+    values: Vec<Value>,
+}
+
+impl Row {
+    pub(crate) fn new(columns: Columns, values: Vec<Value>) -> Self {
+        debug_assert_eq!(columns.len(), values.len());
+        Row { columns, values }
+    }
+
+    /// The columns of this row.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The column names, in order (SQLAlchemy's `row._fields`).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(Column::name)
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The raw values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The values, consuming the row.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The raw value at `index` (a position or a column name).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] naming the column when there is no such column.
+    pub fn value<I: RowIndex>(&self, index: I) -> Result<&Value> {
+        let i = index.position(self)?;
+        Ok(&self.values[i])
+    }
+
+    /// Decode the value at `index` (a position or a column name) into `T`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] naming the column, its SQL type and `T` when the
+    /// value does not convert, or when there is no such column.
+    pub fn get<T: FromValue, I: RowIndex>(&self, index: I) -> Result<T> {
+        let i = index.position(self)?;
+        T::from_value(self.values[i].clone()).map_err(|e| self.decode_error::<T>(i, e.0))
+    }
+
+    /// Like [`get`](Row::get), but moves the value out of the row, leaving NULL
+    /// behind; used by [`FromRow`] implementations to avoid a copy.
+    pub fn take<T: FromValue, I: RowIndex>(&mut self, index: I) -> Result<T> {
+        let i = index.position(self)?;
+        let v = std::mem::replace(&mut self.values[i], Value::Null);
+        T::from_value(v).map_err(|e| self.decode_error::<T>(i, e.0))
+    }
+
+    /// Decode the whole row into `T` (a [`FromRow`] struct or a tuple).
+    pub fn decode<T: FromRow>(self) -> Result<T> {
+        T::from_row(self)
+    }
+
+    fn decode_error<T: FromValue>(&self, i: usize, detail: String) -> Error {
+        let col = &self.columns[i];
+        let sql_type = if col.type_name.is_empty() {
+            "unknown"
+        } else {
+            &col.type_name
+        };
+        Error::new(
+            ErrorKind::Decode,
+            format!(
+                "cannot decode column \"{}\" (SQL type {}) into {}: {}",
+                col.name,
+                sql_type,
+                T::type_name(),
+                detail
+            ),
+        )
+        .with_column(Some(col.name.clone()))
+    }
+}
+
+/// Something that picks a column of a [`Row`]: a position (`usize`) or a name (`&str`).
+pub trait RowIndex {
+    /// The position of the column in `row`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] when the row has no such column.
+    fn position(&self, row: &Row) -> Result<usize>;
+}
+
+impl RowIndex for usize {
+    fn position(&self, row: &Row) -> Result<usize> {
+        if *self < row.values.len() {
+            Ok(*self)
+        } else {
+            Err(Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "no column at index {} in a row of {} columns",
+                    self,
+                    row.values.len()
+                ),
+            ))
+        }
+    }
+}
+
+impl RowIndex for &str {
+    fn position(&self, row: &Row) -> Result<usize> {
+        row.columns
+            .iter()
+            .position(|c| c.name == *self)
+            .ok_or_else(|| {
+                let names: Vec<String> = row.keys().map(|k| format!("\"{k}\"")).collect();
+                Error::new(
+                    ErrorKind::Decode,
+                    format!(
+                        "no column named \"{}\" in the row; columns are {}",
+                        self,
+                        names.join(", ")
+                    ),
+                )
+                .with_column(Some((*self).to_string()))
+            })
+    }
+}
+
+impl RowIndex for &String {
+    fn position(&self, row: &Row) -> Result<usize> {
+        self.as_str().position(row)
+    }
+}
+
+/// A Rust type built from a whole [`Row`]: structs with `#[derive(FromRow)]`,
+/// tuples, and any single [`FromValue`] type wrapped in a 1-tuple.
+///
+/// ```
+/// # aludel_core::doctest::run(|conn| async move {
+/// use aludel_core::text;
+/// let (id, name): (i64, String) = conn
+///     .execute(text("SELECT 7, 'Grace'"), ())
+///     .await?
+///     .one_as()?;
+/// assert_eq!((id, name.as_str()), (7, "Grace"));
+/// # Ok(()) });
+/// ```
+pub trait FromRow: Sized {
+    /// Build `Self` from `row`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] naming the column that did not convert.
+    fn from_row(row: Row) -> Result<Self>;
+}
+
+impl FromRow for Row {
+    fn from_row(row: Row) -> Result<Self> {
+        Ok(row)
+    }
+}
+
+macro_rules! tuple_from_row {
+    ($len:expr; $($t:ident $i:tt),+) => {
+        impl<$($t: FromValue),+> FromRow for ($($t,)+) {
+            fn from_row(mut row: Row) -> Result<Self> {
+                if row.len() != $len {
+                    return Err(Error::new(
+                        ErrorKind::Decode,
+                        format!("cannot decode a row of {} columns into a tuple of {}", row.len(), $len),
+                    ));
+                }
+                Ok(($(row.take::<$t, usize>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_row!(1; A 0);
+tuple_from_row!(2; A 0, B 1);
+tuple_from_row!(3; A 0, B 1, C 2);
+tuple_from_row!(4; A 0, B 1, C 2, D 3);
+tuple_from_row!(5; A 0, B 1, C 2, D 3, E 4);
+tuple_from_row!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_from_row!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_from_row!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_from_row!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_from_row!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_from_row!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_from_row!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
+/// A row as an ordered map from column name to value (SQLAlchemy's `RowMapping`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowMapping(Row);
+
+impl RowMapping {
+    pub(crate) fn new(row: Row) -> Self {
+        RowMapping(row)
+    }
+
+    /// The value of column `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        name.position(&self.0).ok().map(|i| &self.0.values[i])
+    }
+
+    /// `(name, value)` pairs in column order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.keys().zip(self.0.values.iter())
+    }
+
+    /// The column names.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys()
+    }
+
+    /// The underlying row.
+    pub fn into_row(self) -> Row {
+        self.0
+    }
+}
+
+impl std::ops::Index<&str> for RowMapping {
+    type Output = Value;
+    fn index(&self, name: &str) -> &Value {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no column named {name:?} in the row"))
+    }
+}

@@ -1,0 +1,170 @@
+//! SQL statements: textual SQL with named binds, parameters, and what a
+//! connection can execute.
+
+pub mod text;
+
+use std::borrow::Cow;
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::value::Value;
+
+/// Named bind parameters for a statement, in the order given.
+///
+/// Build them with the [`params!`](crate::params) macro, with [`Params::bind`],
+/// or from a slice or array of `(name, value)` pairs.
+///
+/// ```
+/// use aludel_core::{params, Params, Value};
+/// let a = params! { "id": 7, "name": "Ada" };
+/// let b = Params::new().bind("id", 7).bind("name", "Ada");
+/// assert_eq!(a, b);
+/// assert_eq!(a.get("id"), Some(&Value::I32(7)));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(Vec<(String, Value)>);
+
+impl Params {
+    /// No parameters.
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+
+    /// Add `name = value`, builder style.
+    pub fn bind(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// Add `name = value`.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Value>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The value bound to `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The `(name, value)` pairs.
+    pub fn as_slice(&self) -> &[(String, Value)] {
+        &self.0
+    }
+
+    /// True when there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Params {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Params(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// Anything that can be turned into named [`Params`]: `()`, [`Params`],
+/// and arrays, slices or vectors of `(name, value)` pairs.
+pub trait IntoParams {
+    /// Convert into [`Params`].
+    fn into_params(self) -> Params;
+}
+
+impl IntoParams for () {
+    fn into_params(self) -> Params {
+        Params::new()
+    }
+}
+
+impl IntoParams for Params {
+    fn into_params(self) -> Params {
+        self
+    }
+}
+
+impl IntoParams for &Params {
+    fn into_params(self) -> Params {
+        self.clone()
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>, const N: usize> IntoParams for [(K, V); N] {
+    fn into_params(self) -> Params {
+        self.into_iter().collect()
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> IntoParams for Vec<(K, V)> {
+    fn into_params(self) -> Params {
+        self.into_iter().collect()
+    }
+}
+
+impl<K: Into<String> + Clone, V: Into<Value> + Clone> IntoParams for &[(K, V)] {
+    fn into_params(self) -> Params {
+        self.iter().cloned().collect()
+    }
+}
+
+/// Named bind parameters, written like a Python dict.
+///
+/// ```
+/// use aludel_core::params;
+/// let p = params! { "id": 1, "email": "ada@example.com", "nick": None::<String> };
+/// assert_eq!(p.len(), 3);
+/// ```
+#[macro_export]
+macro_rules! params {
+    () => { $crate::Params::new() };
+    ($($name:literal : $value:expr),+ $(,)?) => {
+        $crate::Params::new()$(.bind($name, $value))+
+    };
+}
+
+/// A statement compiled for one dialect: SQL text and the values to bind, in
+/// placeholder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledStatement<'s> {
+    /// The SQL text with the dialect's placeholders.
+    pub sql: Cow<'s, str>,
+    /// The values, one per placeholder.
+    pub values: Vec<Value>,
+}
+
+/// Something a connection can execute: [`text::Text`] now, expression
+/// statements later.
+pub trait Executable {
+    /// Compile for `dialect`, binding `params`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when a parameter is missing,
+    /// extra, or given twice; nothing has been sent to the database then.
+    fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>>;
+}
+
+impl Executable for text::Text {
+    fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>> {
+        let compiled = self.compiled(dialect.placeholder());
+        let ordered = self.bind_order(params.as_slice())?;
+        let values = compiled.binds.iter().map(|&i| ordered[i].clone()).collect();
+        Ok(CompiledStatement {
+            sql: Cow::Borrowed(&compiled.sql),
+            values,
+        })
+    }
+}
+
+impl<E: Executable + ?Sized> Executable for &E {
+    fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>> {
+        (**self).compile(dialect, params)
+    }
+}

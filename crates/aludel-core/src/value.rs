@@ -1,0 +1,571 @@
+//! The one value model shared by every dialect: what is bound and what is read.
+
+use std::fmt;
+
+#[cfg(feature = "chrono")]
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A SQL value, as bound into a statement or read from a row.
+///
+/// Every Rust type Aludel binds converts into a `Value` with [`From`], and
+/// every type it reads converts out of one with [`FromValue`].
+///
+/// ```
+/// use aludel_core::Value;
+/// assert_eq!(Value::from(42_i32), Value::I32(42));
+/// assert_eq!(Value::from(None::<i64>), Value::Null);
+/// assert_eq!(Value::from("hi"), Value::String("hi".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A 16-bit integer (SMALLINT).
+    I16(i16),
+    /// A 32-bit integer (INTEGER).
+    I32(i32),
+    /// A 64-bit integer (BIGINT).
+    I64(i64),
+    /// A single precision float (REAL).
+    F32(f32),
+    /// A double precision float.
+    F64(f64),
+    /// Text.
+    String(String),
+    /// Bytes (BYTEA, BLOB, VARBINARY).
+    Bytes(Vec<u8>),
+    /// A calendar date.
+    #[cfg(feature = "chrono")]
+    Date(NaiveDate),
+    /// A time of day.
+    #[cfg(feature = "chrono")]
+    Time(NaiveTime),
+    /// A date and time without time zone.
+    #[cfg(feature = "chrono")]
+    DateTime(NaiveDateTime),
+    /// An instant: a date and time with time zone, normalised to UTC.
+    #[cfg(feature = "chrono")]
+    DateTimeTz(DateTime<Utc>),
+    /// A UUID.
+    Uuid(Uuid),
+    /// An exact decimal number (NUMERIC / DECIMAL), up to 28 significant digits.
+    Decimal(Decimal),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+impl Value {
+    /// True for SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A short name of the variant, used in error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "bool",
+            Value::I16(_) => "i16",
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            #[cfg(feature = "chrono")]
+            Value::Date(_) => "date",
+            #[cfg(feature = "chrono")]
+            Value::Time(_) => "time",
+            #[cfg(feature = "chrono")]
+            Value::DateTime(_) => "datetime",
+            #[cfg(feature = "chrono")]
+            Value::DateTimeTz(_) => "datetime with time zone",
+            Value::Uuid(_) => "uuid",
+            Value::Decimal(_) => "decimal",
+            Value::Json(_) => "json",
+        }
+    }
+
+    /// The value as an `i64`, for any integer or boolean variant.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Bool(b) => Some(b as i64),
+            Value::I16(v) => Some(v as i64),
+            Value::I32(v) => Some(v as i64),
+            Value::I64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value as a string slice, for text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::I16(v) => write!(f, "{v}"),
+            Value::I32(v) => write!(f, "{v}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F32(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+            Value::String(v) => write!(f, "{v:?}"),
+            Value::Bytes(v) => write!(f, "<{} bytes>", v.len()),
+            #[cfg(feature = "chrono")]
+            Value::Date(v) => write!(f, "{v}"),
+            #[cfg(feature = "chrono")]
+            Value::Time(v) => write!(f, "{v}"),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(v) => write!(f, "{v}"),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeTz(v) => write!(f, "{v}"),
+            Value::Uuid(v) => write!(f, "{v}"),
+            Value::Decimal(v) => write!(f, "{v}"),
+            Value::Json(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+macro_rules! from_scalar {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant(v.into())
+            }
+        }
+    )*};
+}
+
+from_scalar! {
+    bool => Bool, i8 => I16, i16 => I16, u8 => I16, i32 => I32, u16 => I32, i64 => I64,
+    u32 => I64, f32 => F32, f64 => F64, String => String, &str => String,
+    Vec<u8> => Bytes, &[u8] => Bytes, Uuid => Uuid, Decimal => Decimal,
+    serde_json::Value => Json,
+}
+
+#[cfg(feature = "chrono")]
+from_scalar! {
+    NaiveDate => Date, NaiveTime => Time, NaiveDateTime => DateTime, DateTime<Utc> => DateTimeTz,
+}
+
+#[cfg(feature = "chrono")]
+impl From<DateTime<FixedOffset>> for Value {
+    fn from(v: DateTime<FixedOffset>) -> Self {
+        Value::DateTimeTz(v.with_timezone(&Utc))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::String(v.clone())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Why a [`Value`] could not become the requested Rust type; the caller adds
+/// the column, SQL type and Rust type to make the final [`Error`](crate::Error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl DecodeError {
+    fn mismatch(value: &Value) -> Self {
+        DecodeError(format!("found a {} value", value.kind_name()))
+    }
+}
+
+/// A Rust type that can be read out of a [`Value`].
+///
+/// Implementations are lenient about representation, because each backend
+/// stores some types its own way: a `bool` is read from SQLite's and MySQL's
+/// integers, a date from SQLite's text, a UUID from text or 16 bytes.
+pub trait FromValue: Sized {
+    /// Convert `value`, or say why not.
+    fn from_value(value: Value) -> Result<Self, DecodeError>;
+
+    /// The Rust type's name for error messages.
+    fn type_name() -> &'static str {
+        std::any::type_name::<Self>()
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        Ok(value)
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+fn null_error() -> DecodeError {
+    DecodeError("found NULL; use Option<_> for a nullable column".into())
+}
+
+macro_rules! from_value_int {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(value: Value) -> Result<Self, DecodeError> {
+                let wide: i128 = match &value {
+                    Value::Bool(b) => *b as i128,
+                    Value::I16(v) => *v as i128,
+                    Value::I32(v) => *v as i128,
+                    Value::I64(v) => *v as i128,
+                    Value::Decimal(d) if d.fract().is_zero() => {
+                        i128::try_from(*d).map_err(|_| DecodeError::mismatch(&value))?
+                    }
+                    Value::String(s) => s.trim().parse::<i128>().map_err(|_| {
+                        DecodeError(format!("text {s:?} is not an integer"))
+                    })?,
+                    Value::Null => return Err(null_error()),
+                    other => return Err(DecodeError::mismatch(other)),
+                };
+                <$t>::try_from(wide).map_err(|_| {
+                    DecodeError(format!("value {wide} is out of range"))
+                })
+            }
+        }
+    )*};
+}
+from_value_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl FromValue for bool {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            Value::Null => Err(null_error()),
+            ref v => match v.as_i64() {
+                Some(0) => Ok(false),
+                Some(1) => Ok(true),
+                Some(n) => Err(DecodeError(format!(
+                    "integer {n} is not a boolean (0 or 1)"
+                ))),
+                None => Err(DecodeError::mismatch(v)),
+            },
+        }
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::F64(v) => Ok(v),
+            Value::F32(v) => Ok(v as f64),
+            Value::Decimal(d) => {
+                use rust_decimal::prelude::ToPrimitive;
+                d.to_f64()
+                    .ok_or_else(|| DecodeError(format!("decimal {d} does not fit f64")))
+            }
+            Value::String(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| DecodeError(format!("text {s:?} is not a number"))),
+            Value::Null => Err(null_error()),
+            ref v => v
+                .as_i64()
+                .map(|i| i as f64)
+                .ok_or_else(|| DecodeError::mismatch(v)),
+        }
+    }
+}
+
+impl FromValue for f32 {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::F32(v) => Ok(v),
+            v => f64::from_value(v).map(|f| f as f32),
+        }
+    }
+}
+
+impl FromValue for String {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::String(s) => Ok(s),
+            Value::Bytes(b) => String::from_utf8(b)
+                .map_err(|_| DecodeError("found bytes that are not valid UTF-8".into())),
+            Value::Null => Err(null_error()),
+            Value::Json(j) => Ok(j.to_string()),
+            Value::Decimal(d) => Ok(d.to_string()),
+            Value::Uuid(u) => Ok(u.to_string()),
+            v => Err(DecodeError::mismatch(&v)),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Bytes(b) => Ok(b),
+            Value::String(s) => Ok(s.into_bytes()),
+            Value::Null => Err(null_error()),
+            v => Err(DecodeError::mismatch(&v)),
+        }
+    }
+}
+
+impl FromValue for Uuid {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Uuid(u) => Ok(u),
+            Value::String(s) => Uuid::parse_str(s.trim())
+                .map_err(|_| DecodeError(format!("text {s:?} is not a UUID"))),
+            Value::Bytes(b) if b.len() == 16 => Ok(Uuid::from_slice(&b).expect("16 bytes")),
+            Value::Bytes(b) => {
+                let s =
+                    String::from_utf8(b).map_err(|_| DecodeError("bytes are not a UUID".into()))?;
+                Uuid::parse_str(&s).map_err(|_| DecodeError(format!("text {s:?} is not a UUID")))
+            }
+            Value::Null => Err(null_error()),
+            v => Err(DecodeError::mismatch(&v)),
+        }
+    }
+}
+
+impl FromValue for Decimal {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        use std::str::FromStr;
+        let parse = |s: &str| {
+            Decimal::from_str(s.trim())
+                .or_else(|_| Decimal::from_scientific(s.trim()))
+                .map_err(|_| DecodeError(format!("text {s:?} is not a decimal number")))
+        };
+        match value {
+            Value::Decimal(d) => Ok(d),
+            Value::String(s) => parse(&s),
+            Value::Bytes(b) => parse(std::str::from_utf8(&b).unwrap_or("")),
+            Value::F64(f) => {
+                Decimal::try_from(f).map_err(|_| DecodeError(format!("{f} is not a decimal")))
+            }
+            Value::F32(f) => {
+                Decimal::try_from(f).map_err(|_| DecodeError(format!("{f} is not a decimal")))
+            }
+            Value::Null => Err(null_error()),
+            ref v => v
+                .as_i64()
+                .map(Decimal::from)
+                .ok_or_else(|| DecodeError::mismatch(v)),
+        }
+    }
+}
+
+impl FromValue for serde_json::Value {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        let parse = |s: &[u8]| {
+            serde_json::from_slice(s).map_err(|e| DecodeError(format!("text is not JSON: {e}")))
+        };
+        match value {
+            Value::Json(j) => Ok(j),
+            Value::String(s) => parse(s.as_bytes()),
+            Value::Bytes(b) => parse(&b),
+            Value::Null => Err(null_error()),
+            v => Err(DecodeError::mismatch(&v)),
+        }
+    }
+}
+
+/// Text forms SQLite and MySQL's text protocol use for dates and times.
+#[cfg(feature = "chrono")]
+mod temporal {
+    use super::*;
+
+    pub(super) fn text_of(value: Value) -> Result<String, DecodeError> {
+        match value {
+            Value::String(s) => Ok(s),
+            Value::Bytes(b) => {
+                String::from_utf8(b).map_err(|_| DecodeError("bytes are not text".into()))
+            }
+            Value::Null => Err(null_error()),
+            v => Err(DecodeError::mismatch(&v)),
+        }
+    }
+
+    pub(super) fn parse_naive_datetime(s: &str) -> Option<NaiveDateTime> {
+        let s = s.trim();
+        [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(NaiveTime::MIN))
+        })
+    }
+
+    pub(super) fn parse_datetime_tz(s: &str) -> Option<DateTime<Utc>> {
+        let s = s.trim();
+        [
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%dT%H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%#z",
+        ]
+        .iter()
+        .find_map(|f| DateTime::parse_from_str(s, f).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        })
+        .or_else(|| {
+            s.strip_suffix('Z')
+                .and_then(parse_naive_datetime)
+                .map(|n| n.and_utc())
+        })
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromValue for NaiveDate {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Date(d) => Ok(d),
+            Value::DateTime(dt) if dt.time() == NaiveTime::MIN => Ok(dt.date()),
+            v => {
+                let s = temporal::text_of(v)?;
+                NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .map_err(|_| DecodeError(format!("text {s:?} is not a date (YYYY-MM-DD)")))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromValue for NaiveTime {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Time(t) => Ok(t),
+            v => {
+                let s = temporal::text_of(v)?;
+                NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
+                    .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+                    .map_err(|_| DecodeError(format!("text {s:?} is not a time (HH:MM:SS)")))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromValue for NaiveDateTime {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::DateTime(dt) => Ok(dt),
+            Value::Date(d) => Ok(d.and_time(NaiveTime::MIN)),
+            Value::DateTimeTz(dt) => Ok(dt.naive_utc()),
+            v => {
+                let s = temporal::text_of(v)?;
+                temporal::parse_naive_datetime(&s)
+                    .ok_or_else(|| DecodeError(format!("text {s:?} is not a datetime")))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromValue for DateTime<Utc> {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::DateTimeTz(dt) => Ok(dt),
+            // MySQL and SQLite have no zone-aware type: Aludel stores instants as UTC.
+            Value::DateTime(dt) => Ok(dt.and_utc()),
+            v => {
+                let s = temporal::text_of(v)?;
+                temporal::parse_datetime_tz(&s)
+                    .or_else(|| temporal::parse_naive_datetime(&s).map(|n| n.and_utc()))
+                    .ok_or_else(|| DecodeError(format!("text {s:?} is not a datetime")))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromValue for DateTime<FixedOffset> {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        DateTime::<Utc>::from_value(value).map(|d| d.fixed_offset())
+    }
+}
+
+/// Text written for a date, time or datetime on backends that store them as text.
+#[cfg(feature = "chrono")]
+pub(crate) fn temporal_text(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Time(t) => t.format("%H:%M:%S%.6f").to_string(),
+        Value::DateTime(dt) => dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        Value::DateTimeTz(dt) => dt.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_check_range() {
+        assert_eq!(i32::from_value(Value::I64(7)), Ok(7));
+        let err = i32::from_value(Value::I64(i64::MAX)).unwrap_err();
+        assert!(err.0.contains("out of range"), "{err:?}");
+        assert_eq!(Option::<i32>::from_value(Value::Null), Ok(None));
+        assert!(i32::from_value(Value::Null)
+            .unwrap_err()
+            .0
+            .contains("Option"));
+    }
+
+    #[test]
+    fn lenient_representations() {
+        assert_eq!(bool::from_value(Value::I64(1)), Ok(true));
+        assert!(bool::from_value(Value::I64(2)).is_err());
+        let u = Uuid::from_u128(0x1234);
+        assert_eq!(
+            Uuid::from_value(Value::String(u.simple().to_string())),
+            Ok(u)
+        );
+        assert_eq!(Uuid::from_value(Value::Bytes(u.as_bytes().to_vec())), Ok(u));
+        let d: Decimal = "12345678901234567890.12345678".parse().unwrap();
+        assert_eq!(Decimal::from_value(Value::String(d.to_string())), Ok(d));
+    }
+
+    #[cfg(feature = "chrono")]
+    #[test]
+    fn temporal_text_round_trips() {
+        let dt = NaiveDate::from_ymd_opt(2024, 2, 29)
+            .unwrap()
+            .and_hms_micro_opt(23, 59, 58, 123456)
+            .unwrap();
+        let text = temporal_text(&Value::DateTime(dt)).unwrap();
+        assert_eq!(text, "2024-02-29 23:59:58.123456");
+        assert_eq!(NaiveDateTime::from_value(Value::String(text)), Ok(dt));
+        let tz = dt.and_utc();
+        let text = temporal_text(&Value::DateTimeTz(tz)).unwrap();
+        assert_eq!(DateTime::<Utc>::from_value(Value::String(text)), Ok(tz));
+    }
+}
