@@ -1,0 +1,213 @@
+//! Engine, Connection and transactions: SQLAlchemy 2.0's two styles.
+
+use aludel::{params, text, Connection, Error, ErrorKind};
+
+use crate::harness::{Kind, TestDb};
+
+async fn setup_table(db: &TestDb, conn: &mut Connection) -> aludel::Result<()> {
+    let sql = format!(
+        "CREATE TABLE items (id {}, name VARCHAR(50) NOT NULL)",
+        db.serial_pk()
+    );
+    conn.execute(text(sql), ()).await?;
+    conn.commit().await
+}
+
+async fn names(conn: &mut Connection) -> aludel::Result<Vec<String>> {
+    conn.execute(text("SELECT name FROM items ORDER BY id"), ())
+        .await?
+        .scalars()
+}
+
+async fn commit_as_you_go(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    conn.execute(
+        text("INSERT INTO items (name) VALUES (:n)"),
+        params! { "n": "kept" },
+    )
+    .await?;
+    assert!(conn.in_transaction(), "the first statement autobegins");
+    conn.commit().await?;
+    assert!(!conn.in_transaction());
+    conn.execute(
+        text("INSERT INTO items (name) VALUES (:n)"),
+        params! { "n": "undone" },
+    )
+    .await?;
+    conn.rollback().await?;
+    conn.execute(
+        text("INSERT INTO items (name) VALUES (:n)"),
+        params! { "n": "dropped" },
+    )
+    .await?;
+    drop(conn); // never committed
+    let mut conn = engine.connect().await?;
+    assert_eq!(names(&mut conn).await?, ["kept"]);
+    Ok(())
+}
+
+async fn begin_once(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    setup_table(&db, &mut engine.connect().await?).await?;
+    let mut tx = engine.begin().await?;
+    tx.execute(text("INSERT INTO items (name) VALUES ('a')"), ())
+        .await?;
+    tx.commit().await?;
+    {
+        let mut tx = engine.begin().await?;
+        tx.execute(text("INSERT INTO items (name) VALUES ('b')"), ())
+            .await?;
+        // dropped without commit: rolled back
+    }
+    let mut conn = engine.connect().await?;
+    {
+        let mut tx = conn.begin().await?;
+        tx.execute(text("INSERT INTO items (name) VALUES ('c')"), ())
+            .await?;
+        tx.rollback().await?;
+    }
+    {
+        let mut tx = conn.begin().await?;
+        tx.execute(text("INSERT INTO items (name) VALUES ('d')"), ())
+            .await?;
+    }
+    assert_eq!(names(&mut conn).await?, ["a"]);
+    let err = assert_err!(conn.begin().await, ErrorKind::Unsupported);
+    assert!(err.to_string().contains("begin_nested"), "{err}");
+    Ok(())
+}
+
+async fn closure_transactions(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    setup_table(&db, &mut engine.connect().await?).await?;
+    engine
+        .transaction(async |c: &mut Connection| {
+            c.execute(text("INSERT INTO items (name) VALUES ('ok')"), ())
+                .await?;
+            Ok::<_, Error>(())
+        })
+        .await?;
+    let failed = engine
+        .transaction(async |c: &mut Connection| {
+            c.execute(text("INSERT INTO items (name) VALUES ('lost')"), ())
+                .await?;
+            c.execute(text("INSERT INTO items (name) VALUES (NULL)"), ())
+                .await?;
+            Ok::<_, Error>(())
+        })
+        .await;
+    assert_err!(failed, ErrorKind::Integrity(aludel::IntegrityKind::NotNull));
+    assert_eq!(names(&mut engine.connect().await?).await?, ["ok"]);
+    assert_eq!(crate::harness::settle(&engine).await.checked_out, 0);
+    Ok(())
+}
+
+async fn savepoints(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    let mut tx = conn.begin().await?;
+    tx.execute(text("INSERT INTO items (name) VALUES ('outer')"), ())
+        .await?;
+    {
+        let mut sp = tx.begin_nested().await?;
+        assert!(sp.is_nested());
+        sp.execute(text("INSERT INTO items (name) VALUES ('released')"), ())
+            .await?;
+        sp.commit().await?;
+    }
+    {
+        let mut sp = tx.begin_nested().await?;
+        sp.execute(text("INSERT INTO items (name) VALUES ('rolled back')"), ())
+            .await?;
+        sp.rollback().await?;
+    }
+    {
+        let mut sp = tx.begin_nested().await?;
+        sp.execute(text("INSERT INTO items (name) VALUES ('dropped')"), ())
+            .await?;
+        let mut inner = sp.begin_nested().await?;
+        inner
+            .execute(text("INSERT INTO items (name) VALUES ('inner')"), ())
+            .await?;
+        inner.commit().await?;
+        // sp dropped: back to its savepoint, including the released inner one
+    }
+    tx.execute(text("INSERT INTO items (name) VALUES ('after')"), ())
+        .await?;
+    tx.commit().await?;
+    assert_eq!(names(&mut conn).await?, ["outer", "released", "after"]);
+    Ok(())
+}
+
+/// DDL inside a rolled-back transaction: undone on PostgreSQL and SQLite;
+/// MySQL and MariaDB commit implicitly, so the table survives.
+async fn ddl_in_transactions(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    conn.execute(text("CREATE TABLE ddl_probe (x INTEGER)"), ())
+        .await?;
+    conn.rollback().await?;
+    let exists = conn
+        .execute(text("SELECT count(*) FROM ddl_probe"), ())
+        .await;
+    let transactional = engine.dialect().supports_transactional_ddl();
+    assert_eq!(transactional, db.kind != Kind::Mysql);
+    if transactional {
+        assert_err!(exists, ErrorKind::Syntax);
+    } else {
+        assert_eq!(exists?.scalar_one::<i64>()?, 0);
+    }
+    Ok(())
+}
+
+async fn engine_execute_autocommits(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    setup_table(&db, &mut engine.connect().await?).await?;
+    engine
+        .execute(text("INSERT INTO items (name) VALUES ('direct')"), ())
+        .await?;
+    // Autocommit: nothing to roll back, so the connection is back at once.
+    assert_eq!(engine.pool_status().checked_out, 0);
+    assert_eq!(names(&mut engine.connect().await?).await?, ["direct"]);
+    Ok(())
+}
+
+async fn executemany_and_counts(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    let n = conn
+        .execute_many(
+            text("INSERT INTO items (name) VALUES (:name)"),
+            ["x", "y", "z"].map(|n| params! { "name": n }),
+        )
+        .await?;
+    assert_eq!(n, 3);
+    let updated = conn
+        .execute(
+            text("UPDATE items SET name = :new WHERE name <> :keep"),
+            params! { "new": "w", "keep": "x" },
+        )
+        .await?;
+    assert_eq!(updated.rows_affected(), 2);
+    let deleted = conn
+        .execute(text("DELETE FROM items WHERE name = 'w'"), ())
+        .await?;
+    assert_eq!(deleted.rows_affected(), 2);
+    conn.commit().await?;
+    assert_eq!(names(&mut conn).await?, ["x"]);
+    Ok(())
+}
+
+all_backends!(
+    commit_as_you_go,
+    begin_once,
+    closure_transactions,
+    savepoints,
+    ddl_in_transactions,
+    engine_execute_autocommits,
+    executemany_and_counts,
+);

@@ -1,0 +1,7 @@
+//! Aludel's integration tests: one binary, a module per topic. Each test
+//! body runs on SQLite, PostgreSQL and MariaDB (see `harness`).
+
+#[macro_use]
+mod harness;
+
+mod engine;
