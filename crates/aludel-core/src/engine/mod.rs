@@ -295,7 +295,13 @@ impl EngineBuilder {
     /// [`ErrorKind::Config`] for impossible pool settings,
     /// [`ErrorKind::Unsupported`] for a backend not compiled in or an
     /// option this build cannot honour.
-    pub fn build(self) -> Result<Engine> {
+    pub fn build(mut self) -> Result<Engine> {
+        if let Some(t) = self.url.query_value("connect_timeout") {
+            // Validated when the URL was parsed.
+            if let Ok(secs) = t.parse::<u64>() {
+                self.connect_timeout = Duration::from_secs(secs);
+            }
+        }
         if self.pool_size == 0 && self.max_overflow == 0 {
             return Err(Error::new(
                 ErrorKind::Config,
