@@ -4,5 +4,6 @@
 #[macro_use]
 mod harness;
 
+mod cancel;
 mod engine;
 mod pool;
