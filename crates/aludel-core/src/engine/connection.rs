@@ -216,9 +216,7 @@ impl Connection {
         let engine = self.engine.clone();
         let span = observe::span(&engine, sql);
         let start = Instant::now();
-        if tracing::enabled!(target: "aludel::engine", tracing::Level::TRACE) {
-            tracing::trace!(target: "aludel::engine", parameters = ?values);
-        }
+        tracing::trace!(target: "aludel::engine", parent: &span, parameters = ?values, "bound parameters");
         let obj = self.obj();
         obj.flags.in_flight = true;
         let res = obj.raw.query(sql, values).instrument(span.clone()).await;

@@ -6,4 +6,7 @@ mod harness;
 
 mod cancel;
 mod engine;
+mod errors;
+mod observe;
 mod pool;
+mod values;
