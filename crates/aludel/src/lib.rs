@@ -47,3 +47,8 @@
 
 pub use aludel_core::*;
 pub use aludel_macros::FromRow;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

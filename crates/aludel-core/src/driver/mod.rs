@@ -39,6 +39,7 @@ pub(crate) enum ConnectOptions {
 }
 
 /// Settings the engine builder passes down to the drivers.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
 pub(crate) struct DriverSettings {
     pub connect_timeout: std::time::Duration,
     pub statement_cache: usize,

@@ -7,6 +7,7 @@ mod harness;
 mod cancel;
 mod engine;
 mod errors;
+mod examples;
 mod observe;
 mod pool;
 mod values;
