@@ -10,4 +10,6 @@ mod errors;
 mod examples;
 mod observe;
 mod pool;
+mod results;
+mod scratch;
 mod values;
