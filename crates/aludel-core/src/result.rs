@@ -234,11 +234,7 @@ impl Stream for RowStream<'_> {
                 self.finished = true;
                 self.flags.in_flight = false;
             }
-            Poll::Ready(Some(Err(e))) => {
-                if e.is_disconnect() {
-                    self.flags.broken = true;
-                }
-            }
+            Poll::Ready(Some(Err(e))) if e.is_disconnect() => self.flags.broken = true,
             _ => {}
         }
         polled

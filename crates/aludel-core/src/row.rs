@@ -38,7 +38,7 @@ pub(crate) type Columns = Arc<[Column]>;
 /// One row of a result: values by position and by column name.
 ///
 /// ```
-/// # aludel_core::doctest::run(|conn| async move {
+/// # aludel_core::doctest::run(|mut conn| async move {
 /// use aludel_core::text;
 /// let row = conn.execute(text("SELECT 1 AS id, 'Ada' AS name"), ()).await?.one()?;
 /// assert_eq!(row.get::<i64, _>(0)?, 1);
@@ -197,7 +197,7 @@ impl RowIndex for &String {
 /// tuples, and any single [`FromValue`] type wrapped in a 1-tuple.
 ///
 /// ```
-/// # aludel_core::doctest::run(|conn| async move {
+/// # aludel_core::doctest::run(|mut conn| async move {
 /// use aludel_core::text;
 /// let (id, name): (i64, String) = conn
 ///     .execute(text("SELECT 7, 'Grace'"), ())

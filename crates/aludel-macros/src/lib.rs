@@ -17,25 +17,7 @@ mod from_row;
 /// A column whose value does not convert gives a decode error naming the
 /// column, its SQL type and the field's Rust type.
 ///
-/// ```
-/// # aludel::doctest::run(|mut conn| async move {
-/// use aludel::{text, FromRow};
-///
-/// #[derive(FromRow, Debug, PartialEq)]
-/// struct User {
-///     id: i64,
-///     #[aludel(rename = "full_name")]
-///     name: String,
-///     nickname: Option<String>,
-/// }
-///
-/// let user: User = conn
-///     .execute(text("SELECT 1 AS id, 'Ada Lovelace' AS full_name, NULL AS nickname"), ())
-///     .await?
-///     .one_as()?;
-/// assert_eq!(user, User { id: 1, name: "Ada Lovelace".into(), nickname: None });
-/// # Ok(()) });
-/// ```
+/// The example lives on the re-export, `aludel::FromRow`, where it runs as a doctest.
 #[proc_macro_derive(FromRow, attributes(aludel))]
 pub fn derive_from_row(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

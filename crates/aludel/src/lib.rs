@@ -46,6 +46,30 @@
 //! | `chrono` | yes | dates and times as chrono types |
 
 pub use aludel_core::*;
+/// Derive [`FromRow`](trait@FromRow): decode a row into a struct, column by
+/// field name (tuple structs by position). Field attributes:
+/// `#[aludel(rename = "column")]` reads another column, `#[aludel(default)]`
+/// uses `Default::default()` when the row has no such column.
+///
+/// ```
+/// # aludel::doctest::run(|mut conn| async move {
+/// use aludel::{text, FromRow};
+///
+/// #[derive(FromRow, Debug, PartialEq)]
+/// struct User {
+///     id: i64,
+///     #[aludel(rename = "full_name")]
+///     name: String,
+///     nickname: Option<String>,
+/// }
+///
+/// let user: User = conn
+///     .execute(text("SELECT 1 AS id, 'Ada Lovelace' AS full_name, NULL AS nickname"), ())
+///     .await?
+///     .one_as()?;
+/// assert_eq!(user, User { id: 1, name: "Ada Lovelace".into(), nickname: None });
+/// # Ok(()) });
+/// ```
 pub use aludel_macros::FromRow;
 
 /// The README's examples, compiled as doctests so they stay true.

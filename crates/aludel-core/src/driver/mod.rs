@@ -33,7 +33,7 @@ pub(crate) enum ConnectOptions {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteOptions),
     #[cfg(feature = "postgres")]
-    Postgres(postgres::PgOptions),
+    Postgres(Box<postgres::PgOptions>),
     #[cfg(feature = "mysql")]
     Mysql(mysql::MyOptions),
 }
@@ -57,11 +57,13 @@ impl ConnectOptions {
                 settings.statement_cache,
             )?)),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => Ok(ConnectOptions::Postgres(postgres::PgOptions::from_url(
-                url,
-                settings.connect_timeout,
-                settings.statement_cache,
-            )?)),
+            Backend::Postgres => Ok(ConnectOptions::Postgres(Box::new(
+                postgres::PgOptions::from_url(
+                    url,
+                    settings.connect_timeout,
+                    settings.statement_cache,
+                )?,
+            ))),
             #[cfg(feature = "mysql")]
             Backend::Mysql => Ok(ConnectOptions::Mysql(mysql::MyOptions::from_url(
                 url,

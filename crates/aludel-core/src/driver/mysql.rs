@@ -246,6 +246,20 @@ fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
     }
 }
 
+fn check_count(stmt: &mysql_async::Statement, params: &[Value]) -> Result<()> {
+    let n = stmt.num_params() as usize;
+    if n != params.len() {
+        return Err(Error::new(
+            ErrorKind::Bind,
+            format!(
+                "the statement takes {n} parameters but {} were given",
+                params.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
     let cols = row.columns();
     let values = row
@@ -258,10 +272,20 @@ fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
 }
 
 impl MyConn {
+    /// Prepare `sql` (through mysql_async's statement cache, as `exec_iter`
+    /// with a string would) and check the number of values first: mysql_async
+    /// closes the connection on a count mismatch, so a wrong count would
+    /// otherwise surface as a lost connection on the next statement.
+    async fn prepare(&mut self, sql: &str) -> Result<mysql_async::Statement> {
+        self.conn.prep(sql).await.map_err(map_error)
+    }
+
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        let stmt = self.prepare(sql).await?;
+        check_count(&stmt, params)?;
         let mut result = self
             .conn
-            .exec_iter(sql, params_of(params))
+            .exec_iter(stmt, params_of(params))
             .await
             .map_err(map_error)?;
         let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();
@@ -285,10 +309,14 @@ impl MyConn {
     }
 
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let stmt = self.prepare(sql).await?;
+        for params in sets {
+            check_count(&stmt, params)?;
+        }
         let mut total = 0;
         for params in sets {
             self.conn
-                .exec_drop(sql, params_of(params))
+                .exec_drop(&stmt, params_of(params))
                 .await
                 .map_err(map_error)?;
             total += self.conn.affected_rows();
@@ -327,9 +355,11 @@ impl MyConn {
         sql: &str,
         params: &[Value],
     ) -> Result<(Columns, MyRowStream<'_>)> {
+        let stmt = self.prepare(sql).await?;
+        check_count(&stmt, params)?;
         let result = self
             .conn
-            .exec_iter(sql, params_of(params))
+            .exec_iter(stmt, params_of(params))
             .await
             .map_err(map_error)?;
         let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();

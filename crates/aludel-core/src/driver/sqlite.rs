@@ -197,18 +197,16 @@ impl SqliteConn {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;
         let columns = columns_of(&stmt);
-        let mut stmt = Box::new(stmt);
-        // SAFETY: `rows` borrows the boxed statement, whose heap address does
-        // not move; the cursor drops `rows` before `stmt` (field order) and
-        // both before the `&'c mut` borrow of the connection ends.
-        let stmt_ref: &'static mut rusqlite::CachedStatement<'static> =
-            unsafe { &mut *(Box::as_mut(&mut stmt) as *mut _ as *mut _) };
-        let rows = stmt_ref.raw_query();
+        // The cursor owns the statement through a raw pointer and `rows`
+        // borrows it; `Drop` below ends the borrow before freeing it.
+        let stmt: *mut rusqlite::CachedStatement<'static> = Box::into_raw(Box::new(stmt)).cast();
+        // SAFETY: `stmt` is a live, uniquely owned heap allocation that stays
+        // put until `SqliteCursor::drop`, which drops `rows` first; the
+        // statement's borrow of the connection is bounded by the cursor's `'c`.
+        let rows = unsafe { (*stmt).raw_query() };
         Ok(SqliteCursor {
             rows: Some(rows),
-            _stmt: unsafe {
-                std::mem::transmute::<_, Box<rusqlite::CachedStatement<'static>>>(stmt)
-            },
+            stmt,
             columns,
             _conn: PhantomData,
         })
@@ -219,9 +217,18 @@ impl SqliteConn {
 /// most one row is held in memory.
 pub(crate) struct SqliteCursor<'c> {
     rows: Option<rusqlite::Rows<'static>>,
-    _stmt: Box<rusqlite::CachedStatement<'static>>,
+    stmt: *mut rusqlite::CachedStatement<'static>,
     columns: Columns,
     _conn: PhantomData<&'c mut rusqlite::Connection>,
+}
+
+impl Drop for SqliteCursor<'_> {
+    fn drop(&mut self) {
+        self.rows = None;
+        // SAFETY: made by `Box::into_raw` in `cursor`, freed only here, and
+        // nothing borrows it any more (`rows` is gone).
+        drop(unsafe { Box::from_raw(self.stmt) });
+    }
 }
 
 // SAFETY: the cursor holds the only (mutable) borrow of its connection, which
@@ -283,13 +290,20 @@ pub(crate) fn map_error(e: rusqlite::Error) -> Error {
             };
             (kind, Some(f.extended_code.to_string()))
         }
-        rusqlite::Error::SqlInputError { .. } => (ErrorKind::Syntax, None),
+        // A prepare error that points at a token: SQLite's code is kept, and
+        // the message drops the SQL, which the error carries on its own.
+        rusqlite::Error::SqlInputError { error, .. } => {
+            (ErrorKind::Syntax, Some(error.extended_code.to_string()))
+        }
         rusqlite::Error::InvalidParameterCount(..) | rusqlite::Error::InvalidParameterName(_) => {
             (ErrorKind::Bind, None)
         }
         _ => (ErrorKind::Database, None),
     };
-    let message = e.to_string();
+    let message = match &e {
+        rusqlite::Error::SqlInputError { msg, offset, .. } => format!("{msg} (at offset {offset})"),
+        _ => e.to_string(),
+    };
     let (constraint, table, column) = parse_constraint(kind, &message);
     let mut err = Error::new(kind, message)
         .with_constraint(constraint)
