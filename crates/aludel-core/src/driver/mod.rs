@@ -127,7 +127,7 @@ impl RawConn {
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
         match self {
             #[cfg(feature = "sqlite")]
-            RawConn::Sqlite(c) => c.query(sql, params),
+            RawConn::Sqlite(c) => c.run(|c| c.query(sql, params)),
             #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => c.query(sql, params).await,
             #[cfg(feature = "mysql")]
@@ -138,7 +138,7 @@ impl RawConn {
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
         match self {
             #[cfg(feature = "sqlite")]
-            RawConn::Sqlite(c) => c.execute_many(sql, sets),
+            RawConn::Sqlite(c) => c.run(|c| c.execute_many(sql, sets)),
             #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => c.execute_many(sql, sets).await,
             #[cfg(feature = "mysql")]
@@ -163,6 +163,17 @@ impl RawConn {
             #[cfg(feature = "mysql")]
             RawConn::Mysql(c) => c.ping().await,
             _ => self.simple("SELECT 1").await,
+        }
+    }
+
+    /// Move SQLite statements off the async worker (`block_in_place`); no
+    /// effect on the network drivers, which never block.
+    pub fn set_offload(&mut self, on: bool) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => c.offload = on,
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 

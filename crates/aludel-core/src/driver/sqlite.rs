@@ -52,6 +52,8 @@ impl SqliteOptions {
 
 pub(crate) struct SqliteConn {
     conn: rusqlite::Connection,
+    /// Run statements under `block_in_place` (see `Connection::set_offload`).
+    pub offload: bool,
 }
 
 pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
@@ -74,7 +76,10 @@ pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
     let fk = if opts.foreign_keys { "ON" } else { "OFF" };
     conn.execute_batch(&format!("PRAGMA foreign_keys = {fk}"))
         .map_err(map_error)?;
-    Ok(SqliteConn { conn })
+    Ok(SqliteConn {
+        conn,
+        offload: false,
+    })
 }
 
 fn columns_of(stmt: &rusqlite::Statement<'_>) -> Columns {
@@ -149,6 +154,20 @@ fn read_row(columns: &Columns, row: &rusqlite::Row<'_>) -> Result<Row> {
 }
 
 impl SqliteConn {
+    /// Run `f` on this thread, or under `block_in_place` when offloading on
+    /// a multi-threaded runtime, so a long statement does not stall the
+    /// worker's other tasks.
+    pub fn run<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let multi_thread = self.offload
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(|| f(self))
+        } else {
+            f(self)
+        }
+    }
+
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;

@@ -97,6 +97,27 @@ impl Connection {
         Ok(())
     }
 
+    /// Run this connection's SQLite statements under
+    /// `tokio::task::block_in_place`, so a long one (a big report, a VACUUM)
+    /// does not stall the other tasks of its worker thread. SQLite statements
+    /// otherwise run directly on the calling task, because a thread hop costs
+    /// more than a typical statement. Needs the multi-threaded runtime (it
+    /// does nothing on a current-thread runtime); no effect on PostgreSQL or
+    /// MySQL, whose drivers never block. Reset when the connection returns
+    /// to the pool.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::text;
+    /// conn.set_offload(true);
+    /// let n: i64 = conn.execute(text("SELECT 40 + 2"), ()).await?.scalar_one()?;
+    /// assert_eq!(n, 42);
+    /// # Ok(()) });
+    /// ```
+    pub fn set_offload(&mut self, on: bool) {
+        self.obj().raw.set_offload(on);
+    }
+
     /// Execute one statement with named parameters and buffer its rows.
     ///
     /// # Errors
@@ -406,9 +427,7 @@ impl Connection {
     /// waiting for the rollback (dropping does the same in the background).
     pub async fn close(mut self) -> Result<()> {
         let res = self.rollback().await;
-        if let Some(obj) = self.obj.take() {
-            self.engine.pool.checkin(obj);
-        }
+        drop(self);
         res
     }
 }
@@ -416,6 +435,7 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(mut obj) = self.obj.take() {
+            obj.raw.set_offload(false);
             if !self.pending.is_empty() {
                 obj.flags.txn_open = true;
             }

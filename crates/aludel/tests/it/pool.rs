@@ -369,3 +369,44 @@ async fn many_sequential_checkouts() -> aludel::Result<()> {
     assert_eq!(engine.pool_status().size, 1);
     Ok(())
 }
+
+/// `set_offload(true)` moves a long SQLite statement off the worker thread,
+/// so other tasks keep running on a one-worker runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn sqlite_offload_keeps_other_tasks_running() -> aludel::Result<()> {
+    let engine = create_engine("sqlite://")?;
+    let mut conn = engine.connect().await?;
+    conn.set_offload(true);
+    let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = ticks.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let before = ticks.load(std::sync::atomic::Ordering::Relaxed);
+    let slow = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 3000000) \
+                SELECT count(*) FROM s";
+    // Spawned, so it runs on the runtime's one worker like a request handler.
+    let (n, took) = tokio::spawn(async move {
+        let start = std::time::Instant::now();
+        let n = conn.execute(text(slow), ()).await?.scalar_one::<i64>()?;
+        Ok::<_, aludel::Error>((n, start.elapsed()))
+    })
+    .await
+    .expect("query task")?;
+    let during = ticks.load(std::sync::atomic::Ordering::Relaxed) - before;
+    ticker.abort();
+    assert_eq!(n, 3_000_000);
+    assert!(
+        took > Duration::from_millis(50),
+        "the statement must be slow enough to matter: {took:?}"
+    );
+    assert!(
+        during > 5,
+        "only {during} ticks during a {took:?} statement"
+    );
+    Ok(())
+}
