@@ -27,10 +27,18 @@ struct Policy {
 pub async fn run(url: &str, out: &mut impl Write) -> aludel::Result<()> {
     // The Engine: URL → dialect + pool. No connection is opened yet.
     let engine = Engine::builder(url)?.echo(true).build()?;
-    writeln!(out, "engine: {} (dialect {})", engine.url(), engine.dialect().name()).ok();
+    writeln!(
+        out,
+        "engine: {} (dialect {})",
+        engine.url(),
+        engine.dialect().name()
+    )
+    .ok();
 
     // Direct statements on the engine: each one commits on its own.
-    engine.execute(text("DROP TABLE IF EXISTS policies"), ()).await?;
+    engine
+        .execute(text("DROP TABLE IF EXISTS policies"), ())
+        .await?;
     let pk = match engine.dialect().backend() {
         aludel::Backend::Postgres => "BIGSERIAL PRIMARY KEY",
         aludel::Backend::Mysql => "BIGINT AUTO_INCREMENT PRIMARY KEY",
@@ -72,7 +80,10 @@ pub async fn run(url: &str, out: &mut impl Write) -> aludel::Result<()> {
     writeln!(out, "rolled back: Linus").ok();
 
     let policies: Vec<Policy> = conn
-        .execute(text("SELECT id, holder, premium FROM policies ORDER BY id"), ())
+        .execute(
+            text("SELECT id, holder, premium FROM policies ORDER BY id"),
+            (),
+        )
         .await?
         .all_as()?;
     for p in &policies {
