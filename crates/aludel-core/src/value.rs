@@ -295,7 +295,16 @@ impl FromValue for f32 {
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::F32(v) => Ok(v),
-            v => f64::from_value(v).map(|f| f as f32),
+            v => {
+                let wide = f64::from_value(v)?;
+                let narrow = wide as f32;
+                // Like the integers: a value beyond f32's range is an error,
+                // not a silent infinity.
+                if narrow.is_infinite() && wide.is_finite() {
+                    return Err(DecodeError(format!("value {wide} is out of range")));
+                }
+                Ok(narrow)
+            }
         }
     }
 }
@@ -344,13 +353,47 @@ impl FromValue for Uuid {
     }
 }
 
+/// Parse decimal text without losing a digit: `None` when the text is not a
+/// number or has more significant digits than a [`Decimal`] holds (28 or 29),
+/// where `Decimal::from_str` would round silently. Trailing zeros after the
+/// point are dropped only when they alone do not fit.
+pub(crate) fn decimal_exact(s: &str) -> Option<Decimal> {
+    let s = s.trim();
+    if let Ok(d) = Decimal::from_str_exact(s) {
+        return Some(d);
+    }
+    if s.contains('.') && !s.contains(['e', 'E']) {
+        let trimmed = s.trim_end_matches('0').trim_end_matches('.');
+        if trimmed != s {
+            return Decimal::from_str_exact(trimmed).ok();
+        }
+    }
+    None
+}
+
 impl FromValue for Decimal {
     fn from_value(value: Value) -> Result<Self, DecodeError> {
-        use std::str::FromStr;
         let parse = |s: &str| {
-            Decimal::from_str(s.trim())
-                .or_else(|_| Decimal::from_scientific(s.trim()))
-                .map_err(|_| DecodeError(format!("text {s:?} is not a decimal number")))
+            let t = s.trim();
+            decimal_exact(t)
+                .or_else(|| {
+                    (t.contains(['e', 'E']))
+                        .then(|| Decimal::from_scientific(t).ok())
+                        .flatten()
+                })
+                .ok_or_else(|| {
+                    let numeric = t.trim_start_matches(['-', '+']);
+                    if !numeric.is_empty()
+                        && numeric.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    {
+                        DecodeError(format!(
+                            "{t} has more significant digits than a Decimal holds (28); \
+                             read it as a String"
+                        ))
+                    } else {
+                        DecodeError(format!("text {s:?} is not a decimal number"))
+                    }
+                })
         };
         match value {
             Value::Decimal(d) => Ok(d),
@@ -481,7 +524,10 @@ impl FromValue for NaiveDateTime {
             Value::DateTimeTz(dt) => Ok(dt.naive_utc()),
             v => {
                 let s = temporal::text_of(v)?;
+                // An instant stored as text (SQLite) reads as its UTC wall
+                // time, as a TIMESTAMPTZ does on PostgreSQL.
                 temporal::parse_naive_datetime(&s)
+                    .or_else(|| temporal::parse_datetime_tz(&s).map(|d| d.naive_utc()))
                     .ok_or_else(|| DecodeError(format!("text {s:?} is not a datetime")))
             }
         }
@@ -552,6 +598,41 @@ mod tests {
         assert_eq!(Uuid::from_value(Value::Bytes(u.as_bytes().to_vec())), Ok(u));
         let d: Decimal = "12345678901234567890.12345678".parse().unwrap();
         assert_eq!(Decimal::from_value(Value::String(d.to_string())), Ok(d));
+    }
+
+    #[test]
+    fn decimals_never_round() {
+        let exact = |s: &str| decimal_exact(s).map(|d| d.to_string());
+        assert_eq!(exact("-1.50000000").as_deref(), Some("-1.50000000"));
+        // 31 digits, but only because of trailing zeros: fits once trimmed.
+        assert_eq!(
+            exact("1.500000000000000000000000000000").as_deref(),
+            Some("1.5")
+        );
+        assert_eq!(exact("12345678901234567890.12345678901234567890"), None);
+        assert_eq!(exact("0.0000000000000000000000000000001"), None);
+        assert_eq!(exact("NaN"), None);
+        let err = Decimal::from_value(Value::String(
+            "12345678901234567890.12345678901234567890".into(),
+        ))
+        .unwrap_err();
+        assert!(err.0.contains("more significant digits"), "{err:?}");
+        assert_eq!(
+            Decimal::from_value(Value::String("1.5e3".into())),
+            Ok(Decimal::from(1500))
+        );
+    }
+
+    #[test]
+    fn f32_checks_range() {
+        assert_eq!(f32::from_value(Value::F64(1.5)), Ok(1.5));
+        assert!(f32::from_value(Value::F64(1e300))
+            .unwrap_err()
+            .0
+            .contains("out of range"));
+        assert!(f32::from_value(Value::F64(f64::INFINITY))
+            .unwrap()
+            .is_infinite());
     }
 
     #[cfg(feature = "chrono")]

@@ -201,10 +201,20 @@ fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
         M::Double(f) => Value::F64(f),
         M::Bytes(b) => match col.column_type() {
             ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => {
+                // DECIMAL(65,30) holds more digits than a Decimal: those
+                // values stay text rather than being rounded.
                 let text = String::from_utf8_lossy(&b);
-                text.parse()
+                crate::value::decimal_exact(&text)
                     .map(Value::Decimal)
-                    .unwrap_or_else(|_| Value::String(text.into_owned()))
+                    .unwrap_or_else(|| Value::String(text.into_owned()))
+            }
+            // BIT(n) arrives as n bits in big-endian bytes: an integer, as
+            // SQLAlchemy reads it, so BIT(1) flags read as bool too.
+            ColumnType::MYSQL_TYPE_BIT if b.len() <= 8 => {
+                let u = b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x));
+                i64::try_from(u)
+                    .map(Value::I64)
+                    .unwrap_or_else(|_| Value::Decimal(u.into()))
             }
             ColumnType::MYSQL_TYPE_JSON => serde_json::from_slice(&b)
                 .map(Value::Json)
@@ -232,8 +242,15 @@ fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
                     .and_hms_micro_opt(h as u32, mi as u32, s as u32, us)
                     .map(Value::DateTime)
                     .unwrap_or(Value::Null),
-                // MySQL's zero date '0000-00-00' has no chrono equivalent.
-                (None, _) => Value::String(format!("{y:04}-{mo:02}-{d:02}")),
+                // MySQL's zero date '0000-00-00' has no chrono equivalent:
+                // it stays text, in MySQL's own form.
+                (None, ColumnType::MYSQL_TYPE_DATE) => {
+                    Value::String(format!("{y:04}-{mo:02}-{d:02}"))
+                }
+                (None, _) => Value::String(format!(
+                    "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{}",
+                    micros(us)
+                )),
             }
         }
         #[cfg(feature = "chrono")]
@@ -242,6 +259,16 @@ fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
                 .map(Value::Time)
                 .unwrap_or(Value::Null)
         }
+        // A TIME is a duration (-838:59:59 to 838:59:59): outside a day it is
+        // no time of day, so it stays text in MySQL's own form.
+        M::Time(neg, days, h, mi, s, us) => Value::String(format!(
+            "{}{:02}:{mi:02}:{s:02}{}",
+            if neg { "-" } else { "" },
+            days * 24 + u32::from(h),
+            micros(us)
+        )),
+        // Dates without the chrono feature.
+        #[allow(unreachable_patterns)]
         other => Value::String(other.as_sql(true).trim_matches('\'').to_string()),
     }
 }
@@ -258,6 +285,15 @@ fn check_count(stmt: &mysql_async::Statement, params: &[Value]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `.123456` for a non-zero microsecond part, as MySQL prints it.
+fn micros(us: u32) -> String {
+    if us == 0 {
+        String::new()
+    } else {
+        format!(".{us:06}")
+    }
 }
 
 fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {

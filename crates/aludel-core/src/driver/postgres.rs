@@ -303,7 +303,16 @@ impl<'a> FromSql<'a> for PgCell {
             Type::OID => Value::I64(u32::from_sql(ty, raw)? as i64),
             Type::FLOAT4 => Value::F32(f32::from_sql(ty, raw)?),
             Type::FLOAT8 => Value::F64(f64::from_sql(ty, raw)?),
-            Type::NUMERIC => Value::Decimal(rust_decimal::Decimal::from_sql(ty, raw)?),
+            // Decoded to text first: rust_decimal's own decoding rounds values
+            // beyond 28 digits and fails on NaN, which would fail the whole
+            // query. Those stay text; a Decimal is never rounded.
+            Type::NUMERIC => {
+                let text = numeric_text(raw)?;
+                match crate::value::decimal_exact(&text) {
+                    Some(d) => Value::Decimal(d),
+                    None => Value::String(text),
+                }
+            }
             Type::BYTEA => Value::Bytes(raw.to_vec()),
             Type::UUID => Value::Uuid(uuid::Uuid::from_sql(ty, raw)?),
             Type::JSON | Type::JSONB => Value::Json(serde_json::Value::from_sql(ty, raw)?),
@@ -340,6 +349,117 @@ impl<'a> FromSql<'a> for PgCell {
     }
 }
 
+/// PostgreSQL's binary NUMERIC as its exact text form: a sign, base-10000
+/// digit groups around the decimal point, and `dscale` digits after it.
+fn numeric_text(raw: &[u8]) -> std::result::Result<String, BoxErr> {
+    use std::fmt::Write;
+    let word = |i: usize| -> std::result::Result<u16, BoxErr> {
+        raw.get(2 * i..2 * i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| "truncated NUMERIC value".into())
+    };
+    let ndigits = word(0)? as usize;
+    let weight = word(1)? as i16 as i32;
+    let sign = word(2)?;
+    let dscale = word(3)? as usize;
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xC000 => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        other => return Err(format!("invalid NUMERIC sign {other:#x}").into()),
+    }
+    let digits = (0..ndigits)
+        .map(|i| word(4 + i))
+        .collect::<std::result::Result<Vec<u16>, _>>()?;
+    let group = |g: i32| -> u16 {
+        usize::try_from(g)
+            .ok()
+            .and_then(|g| digits.get(g).copied())
+            .unwrap_or(0)
+    };
+    let mut s = String::new();
+    if sign == 0x4000 {
+        s.push('-');
+    }
+    if weight < 0 {
+        s.push('0');
+    } else {
+        let _ = write!(s, "{}", group(0));
+        for g in 1..=weight {
+            let _ = write!(s, "{:04}", group(g));
+        }
+    }
+    if dscale > 0 {
+        let mut frac = String::with_capacity(dscale + 4);
+        let mut g = weight + 1;
+        while frac.len() < dscale {
+            let _ = write!(frac, "{:04}", group(g));
+            g += 1;
+        }
+        frac.truncate(dscale);
+        s.push('.');
+        s.push_str(&frac);
+    }
+    Ok(s)
+}
+
+/// Decimal text (`-123.4500`, `NaN`) as PostgreSQL's binary NUMERIC, exactly;
+/// `None` when it is not plain decimal notation.
+fn numeric_binary(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    let (sign, body) = match t.as_bytes().first()? {
+        b'-' => (0x4000u16, &t[1..]),
+        b'+' => (0, &t[1..]),
+        _ if t.eq_ignore_ascii_case("nan") => {
+            return Some(
+                [0u16, 0, 0xC000, 0]
+                    .iter()
+                    .flat_map(|w| w.to_be_bytes())
+                    .collect(),
+            )
+        }
+        _ => (0, t),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !is_digits(int) || !is_digits(frac) {
+        return None;
+    }
+    let dscale = u16::try_from(frac.len()).ok()?;
+    // Base-10000 groups aligned on the decimal point.
+    let int = int.trim_start_matches('0');
+    let int_pad = (4 - int.len() % 4) % 4;
+    let frac_pad = (4 - frac.len() % 4) % 4;
+    let all: String = "0".repeat(int_pad) + int + frac + &"0".repeat(frac_pad);
+    let mut groups: Vec<u16> = all
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).ok()?.parse().ok())
+        .collect::<Option<_>>()?;
+    let mut weight = i32::try_from((int_pad + int.len()) / 4).ok()? - 1;
+    let lead = groups.iter().take_while(|&&g| g == 0).count();
+    groups.drain(..lead);
+    weight -= lead as i32;
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    let (sign, weight) = if groups.is_empty() {
+        (0, 0)
+    } else {
+        (sign, weight)
+    };
+    let mut out = Vec::with_capacity(8 + 2 * groups.len());
+    out.extend_from_slice(&u16::try_from(groups.len()).ok()?.to_be_bytes());
+    out.extend_from_slice(&i16::try_from(weight).ok()?.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&dscale.to_be_bytes());
+    for g in groups {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+    Some(out)
+}
+
 /// A bound value, converted to whatever type the server inferred for the parameter.
 #[derive(Debug)]
 struct PgValue<'a>(&'a Value);
@@ -364,11 +484,23 @@ impl ToSql for PgValue<'_> {
         if is_text(ty) || matches!(ty.kind(), Kind::Enum(_)) {
             let text = match v {
                 Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                // Text in bytes is sent as is; other bytes are not text.
+                Value::Bytes(b) => std::str::from_utf8(b)
+                    .map_err(|_| -> BoxErr {
+                        format!(
+                            "cannot send bytes that are not UTF-8 as PostgreSQL type {}",
+                            ty.name()
+                        )
+                        .into()
+                    })?
+                    .into(),
+                // The document's JSON text, as the other drivers write it.
+                Value::Json(j) => j.to_string().into(),
                 #[cfg(feature = "chrono")]
                 other if crate::value::temporal_text(other).is_some() => {
                     crate::value::temporal_text(other).unwrap().into()
                 }
-                other => other.to_string().trim_matches('"').to_string().into(),
+                other => other.to_string().into(),
             };
             out.extend_from_slice(text.as_bytes());
             return Ok(IsNull::No);
@@ -381,7 +513,20 @@ impl ToSql for PgValue<'_> {
             Type::OID => u32::from_value(v.clone())?.to_sql(ty, out),
             Type::FLOAT4 => f32::from_value(v.clone())?.to_sql(ty, out),
             Type::FLOAT8 => f64::from_value(v.clone())?.to_sql(ty, out),
-            Type::NUMERIC => rust_decimal::Decimal::from_value(v.clone())?.to_sql(ty, out),
+            // Text with more digits than a Decimal holds is sent exactly, as
+            // the other drivers send it, rather than rounded or refused.
+            Type::NUMERIC => match v {
+                Value::String(t) if crate::value::decimal_exact(t).is_none() => {
+                    match numeric_binary(t) {
+                        Some(bytes) => {
+                            out.extend_from_slice(&bytes);
+                            Ok(IsNull::No)
+                        }
+                        None => Err(format!("text {t:?} is not a decimal number").into()),
+                    }
+                }
+                other => rust_decimal::Decimal::from_value(other.clone())?.to_sql(ty, out),
+            },
             Type::BYTEA => Vec::<u8>::from_value(v.clone())?.to_sql(ty, out),
             Type::UUID => uuid::Uuid::from_value(v.clone())?.to_sql(ty, out),
             Type::JSON | Type::JSONB => match v {
@@ -478,4 +623,37 @@ pub(crate) fn map_error(e: tokio_postgres::Error) -> Error {
         ErrorKind::Database
     };
     Error::new(kind, message).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_text_round_trips() {
+        for text in [
+            "0",
+            "0.00000000",
+            "1",
+            "-1.50000000",
+            "10000",
+            "12345678901234567890.12345678",
+            "12345678901234567890.12345678901234567890",
+            "-0.0000000000000000000000000000001",
+            "99999999999999999999999999999999999999.5",
+            "NaN",
+        ] {
+            let raw = numeric_binary(text).expect(text);
+            assert_eq!(numeric_text(&raw).unwrap(), text);
+        }
+        assert_eq!(
+            numeric_text(&numeric_binary("+007.50").unwrap()).unwrap(),
+            "7.50"
+        );
+        assert_eq!(numeric_text(&numeric_binary("-0").unwrap()).unwrap(), "0");
+        assert_eq!(numeric_text(&numeric_binary(".5").unwrap()).unwrap(), "0.5");
+        for bad in ["", "-", ".", "1e5", "1.2.3", "abc", "1 2"] {
+            assert!(numeric_binary(bad).is_none(), "{bad:?}");
+        }
+    }
 }

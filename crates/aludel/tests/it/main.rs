@@ -11,5 +11,4 @@ mod examples;
 mod observe;
 mod pool;
 mod results;
-mod scratch;
 mod values;
