@@ -428,6 +428,22 @@ fn quoted_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
     Some(&rest[..rest.find(quote)?])
 }
 
+/// The last part of a backquoted, dot-separated name (`` `db`.`posts` ``)
+/// right after `marker`.
+fn qualified_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    let mut rest = message[message.find(marker)? + marker.len()..].trim_start();
+    let mut last = None;
+    while let Some(body) = rest.strip_prefix('`') {
+        let end = body.find('`')?;
+        last = Some(&body[..end]);
+        match body[end + 1..].strip_prefix('.') {
+            Some(more) => rest = more,
+            None => break,
+        }
+    }
+    last
+}
+
 pub(crate) fn map_error(e: mysql_async::Error) -> Error {
     match &e {
         mysql_async::Error::Server(s) => {
@@ -457,6 +473,19 @@ pub(crate) fn map_error(e: mysql_async::Error) -> Error {
                 _ => None,
             }
             .map(|c| c.rsplit('.').next().unwrap_or(c).to_string());
+            // `db`.`table` where the message names it: "a foreign key
+            // constraint fails (`db`.`posts`, CONSTRAINT …" and
+            // "CONSTRAINT `ck` failed for `db`.`users`".
+            let table = match kind {
+                ErrorKind::Integrity(IntegrityKind::ForeignKey) => {
+                    qualified_after(&s.message, "fails (")
+                }
+                ErrorKind::Integrity(IntegrityKind::Check) => {
+                    qualified_after(&s.message, "failed for")
+                }
+                _ => None,
+            }
+            .map(str::to_string);
             let column = match kind {
                 ErrorKind::Integrity(IntegrityKind::NotNull) => {
                     quoted_after(&s.message, "Column").or_else(|| quoted_after(&s.message, "Field"))
@@ -467,6 +496,7 @@ pub(crate) fn map_error(e: mysql_async::Error) -> Error {
             Error::new(kind, s.message.clone())
                 .with_code(s.code.to_string())
                 .with_constraint(constraint)
+                .with_table(table)
                 .with_column(column)
                 .with_source(e)
         }
@@ -484,5 +514,25 @@ pub(crate) fn map_error(e: mysql_async::Error) -> Error {
             Error::new(kind, e.to_string()).with_source(e)
         }
         _ => Error::new(ErrorKind::Database, e.to_string()).with_source(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_messages() {
+        let fk = "Cannot add or update a child row: a foreign key constraint fails \
+                  (`app`.`posts`, CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) \
+                  REFERENCES `users` (`id`))";
+        assert_eq!(quoted_after(fk, "CONSTRAINT"), Some("fk_posts_user"));
+        assert_eq!(qualified_after(fk, "fails ("), Some("posts"));
+        let ck = "CONSTRAINT `ck_users_age` failed for `app`.`users`";
+        assert_eq!(qualified_after(ck, "failed for"), Some("users"));
+        assert_eq!(qualified_after("failed for users", "failed for"), None);
+        assert_eq!(qualified_after("no marker", "failed for"), None);
+        let dup = "Duplicate entry 'a' for key 'uq_users_email'";
+        assert_eq!(quoted_after(dup, "for key"), Some("uq_users_email"));
     }
 }

@@ -609,6 +609,18 @@ pub(crate) fn map_error(e: tokio_postgres::Error) -> Error {
     }
     let text = e.to_string();
     let detail = e.source().map(|s| s.to_string());
+    // tokio-postgres counts parameters from 0; the SQL says $1, $2, ….
+    if let Some(idx) = text
+        .strip_prefix("error serializing parameter ")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let why = detail.unwrap_or_else(|| "the value could not be converted".into());
+        return Error::new(
+            ErrorKind::Bind,
+            format!("cannot send parameter ${}: {why}", idx + 1),
+        )
+        .with_source(e);
+    }
     let message = match detail {
         Some(d) if !text.contains(&d) => format!("{text}: {d}"),
         _ => text,

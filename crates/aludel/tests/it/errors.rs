@@ -168,7 +168,7 @@ async fn integrity(db: TestDb) -> aludel::Result<()> {
         },
         Kind::Mysql => Reported {
             constraint: Some("fk_posts_user"),
-            table: None,
+            table: Some("posts"),
             column: None,
             code: Some("1452"),
         },
@@ -225,7 +225,7 @@ async fn integrity(db: TestDb) -> aludel::Result<()> {
         },
         Kind::Mysql => Reported {
             constraint: Some("ck_users_age"),
-            table: None,
+            table: Some("users"),
             column: None,
             code: Some("4025"), // MariaDB's ER_CONSTRAINT_FAILED
         },
@@ -253,11 +253,12 @@ async fn integrity_on_delete(db: TestDb) -> aludel::Result<()> {
             .await,
         ErrorKind::Integrity(IntegrityKind::ForeignKey)
     );
+    // The table named is the referencing one.
     let want = match db.kind {
-        Kind::Postgres | Kind::Mysql => Some("fk_posts_user"),
-        Kind::Sqlite => None,
+        Kind::Postgres | Kind::Mysql => (Some("fk_posts_user"), Some("posts")),
+        Kind::Sqlite => (None, None),
     };
-    assert_eq!(err.constraint(), want, "{err:?}");
+    assert_eq!((err.constraint(), err.table()), want, "{err:?}");
     drop(conn);
     healthy(&engine).await
 }
@@ -477,6 +478,60 @@ async fn decode_errors(db: TestDb) -> aludel::Result<()> {
     healthy(&engine).await
 }
 
+/// A value the column's type cannot take: PostgreSQL's driver refuses to
+/// send it (naming the placeholder), MariaDB's strict mode rejects it, and
+/// SQLite's dynamic typing stores it as given.
+async fn wrong_type_bound(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    conn.execute(text("CREATE TABLE nums (id INTEGER, n INTEGER)"), ())
+        .await?;
+    conn.commit().await?;
+    let insert = text("INSERT INTO nums (id, n) VALUES (:id, :n)");
+    for (i, bad) in [Value::from("abc"), Value::from(i64::MAX)]
+        .into_iter()
+        .enumerate()
+    {
+        let res = conn
+            .execute(&insert, params! { "id": i as i64, "n": bad.clone() })
+            .await;
+        match db.kind {
+            Kind::Sqlite => {
+                res?;
+            }
+            Kind::Postgres => {
+                let err = assert_err!(res, ErrorKind::Bind);
+                let why = if i == 0 { "\"abc\"" } else { "out of range" };
+                assert!(
+                    err.message().starts_with("cannot send parameter $2: "),
+                    "{err}"
+                );
+                assert!(err.message().contains(why), "{err}");
+                assert_eq!(err.sql(), Some("INSERT INTO nums (id, n) VALUES ($1, $2)"));
+            }
+            Kind::Mysql => {
+                let err = assert_err!(res, ErrorKind::Database);
+                // Incorrect integer value / Out of range value.
+                let code = if i == 0 { "1366" } else { "1264" };
+                assert_eq!(err.code(), Some(code), "{err:?}");
+            }
+        }
+    }
+    // Nothing reached the server on PostgreSQL: its transaction is not
+    // aborted, and the connection goes on without a rollback.
+    let stored: Vec<Value> = conn
+        .execute(text("SELECT n FROM nums ORDER BY id"), ())
+        .await?
+        .scalars()?;
+    let want = match db.kind {
+        Kind::Sqlite => vec![Value::String("abc".into()), Value::I64(i64::MAX)],
+        Kind::Postgres | Kind::Mysql => vec![],
+    };
+    assert_eq!(stored, want);
+    drop(conn);
+    healthy(&engine).await
+}
+
 async fn row_counts(db: TestDb) -> aludel::Result<()> {
     let engine = db.engine();
     let mut conn = engine.connect().await?;
@@ -631,6 +686,7 @@ all_backends!(
     syntax_errors,
     bind_errors,
     decode_errors,
+    wrong_type_bound,
     row_counts,
     colons,
     connect_errors,
