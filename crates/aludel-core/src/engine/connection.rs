@@ -76,8 +76,14 @@ impl Connection {
     }
 
     /// True while a transaction is open (begun explicitly or by autobegin).
+    ///
+    /// Where the driver reports the server's own state (SQLite, MySQL) that
+    /// state is the answer, so a MySQL DDL statement's implicit commit ends
+    /// the transaction here too and the next statement begins a new one.
     pub fn in_transaction(&self) -> bool {
-        self.obj.as_ref().is_some_and(|o| o.flags.txn_open)
+        self.obj
+            .as_ref()
+            .is_some_and(|o| o.raw.server_in_transaction().unwrap_or(o.flags.txn_open))
     }
 
     /// Run each statement in its own implicit transaction (SQLAlchemy's

@@ -278,7 +278,10 @@ impl Pool {
     /// if it is beyond `pool_size` or in an unknown state.
     pub fn checkin(&self, mut obj: Object) {
         match obj.checkin_action() {
-            Checkin::Clean => self.put_back(obj),
+            Checkin::Clean => {
+                obj.flags = ConnFlags::default();
+                self.put_back(obj)
+            }
             Checkin::Discard => {
                 tracing::debug!(target: "aludel::pool", "connection discarded on return");
                 drop(Object::take(obj));

@@ -211,3 +211,47 @@ all_backends!(
     engine_execute_autocommits,
     executemany_and_counts,
 );
+
+/// MySQL commits implicitly around DDL; Aludel follows the server's own
+/// transaction flag, so the statements after the DDL are in a new
+/// transaction that `rollback()` still undoes.
+async fn implicit_commit_around_ddl(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('before')"), ())
+        .await?;
+    conn.execute(text("CREATE TABLE other (x INTEGER)"), ())
+        .await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('after')"), ())
+        .await?;
+    assert!(conn.in_transaction());
+    conn.rollback().await?;
+    let kept = names(&mut conn).await?;
+    match db.kind {
+        Kind::Mysql => assert_eq!(kept, ["before"], "the DDL committed 'before'"),
+        _ => assert!(kept.is_empty(), "{kept:?}"),
+    }
+    Ok(())
+}
+
+/// A connection returned after a raw COMMIT comes back clean.
+async fn raw_commit_then_return(db: TestDb) -> aludel::Result<()> {
+    let engine = db.builder().pool_size(1).max_overflow(0).build()?;
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('x')"), ())
+        .await?;
+    conn.exec_driver_sql("COMMIT", &[]).await?;
+    drop(conn);
+    crate::harness::settle(&engine).await;
+    let mut conn = engine.connect().await?;
+    assert!(!conn.in_transaction());
+    let tx = conn.begin().await?;
+    tx.commit().await?;
+    drop(conn);
+    engine.execute(text("SELECT 1"), ()).await?;
+    Ok(())
+}
+
+all_backends!(implicit_commit_around_ddl, raw_commit_then_return);

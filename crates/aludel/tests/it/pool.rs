@@ -416,8 +416,14 @@ async fn sqlite_offload_keeps_other_tasks_running() -> aludel::Result<()> {
 #[test]
 fn tls_options_are_refused_clearly() {
     for (url, option) in [
-        ("postgresql://u@127.0.0.1/db?sslmode=require", "sslmode=require"),
-        ("mysql://u@127.0.0.1/db?ssl_mode=REQUIRED", "ssl_mode=REQUIRED"),
+        (
+            "postgresql://u@127.0.0.1/db?sslmode=require",
+            "sslmode=require",
+        ),
+        (
+            "mysql://u@127.0.0.1/db?ssl_mode=REQUIRED",
+            "ssl_mode=REQUIRED",
+        ),
     ] {
         let err = assert_err!(create_engine(url), ErrorKind::Unsupported);
         assert!(err.to_string().contains(option), "{err}");
