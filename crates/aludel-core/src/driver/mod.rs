@@ -3,6 +3,16 @@
 //! Only this module touches rusqlite, tokio-postgres and mysql_async; the
 //! dialects above it produce SQL text without any driver.
 
+// With only some backends compiled in, the catch-all arms below are
+// unreachable and some settings unused.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(unreachable_patterns, unused_variables, dead_code)
+)]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("enable at least one backend feature of aludel: sqlite, postgres or mysql");
+
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
