@@ -1,0 +1,280 @@
+//! Aludel Core against the raw drivers it wraps (rusqlite, tokio-postgres,
+//! mysql_async): select N rows into structs, and insert N rows in one
+//! multi-row INSERT inside a transaction. See README.md.
+
+mod data;
+mod harness;
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use harness::{us, Row, Settings};
+
+/// The database created (and dropped) on each server.
+pub const BENCH_DB: &str = "aludel_bench";
+
+const USAGE: &str = "usage: cargo run --release --manifest-path bench/Cargo.toml -- \
+[--backend sqlite|postgres|mysql]... [--quick]
+
+  --backend B   run only backend B (repeatable; default: all three)
+  --quick       3 samples of 0.1 s instead of 7 of 0.5 s (a smoke run)
+
+Servers: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
+and BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test); the benchmark
+creates and drops a database named aludel_bench on each.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Kind::Sqlite),
+            "postgres" | "postgresql" | "pg" => Some(Kind::Postgres),
+            "mysql" | "mariadb" => Some(Kind::Mysql),
+            _ => None,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "SQLite",
+            Kind::Postgres => "PostgreSQL",
+            Kind::Mysql => "MariaDB / MySQL",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgresql",
+            Kind::Mysql => "mysql",
+        }
+    }
+}
+
+pub enum Outcome {
+    Done { rows: Vec<Row>, server: String },
+    Skipped(String),
+    Failed(String),
+}
+
+struct Args {
+    backends: Vec<Kind>,
+    quick: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut backends = Vec::new();
+    let mut quick = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let value = match arg.as_str() {
+            "--quick" => {
+                quick = true;
+                continue;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            "--backend" => it.next().ok_or("--backend needs a value")?,
+            other => match other.strip_prefix("--backend=") {
+                Some(v) => v.to_string(),
+                None => return Err(format!("unknown argument {other:?}")),
+            },
+        };
+        let kind = Kind::parse(&value).ok_or(format!("unknown backend {value:?}"))?;
+        if !backends.contains(&kind) {
+            backends.push(kind);
+        }
+    }
+    if backends.is_empty() {
+        backends = vec![Kind::Sqlite, Kind::Postgres, Kind::Mysql];
+    }
+    Ok(Args { backends, quick })
+}
+
+fn env_url(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_string())
+}
+
+/// The commit Aludel was built from, and whether crates/ had local changes.
+fn aludel_source() -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => match git(&["status", "--porcelain", "--", "crates"]) {
+            Some(s) if !s.is_empty() => format!("git {commit} + uncommitted changes in crates/"),
+            _ => format!("git {commit}"),
+        },
+        None => "unknown (not a git checkout)".into(),
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| workload | N | raw µs/op | aludel µs/op | ratio |\n| --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} |",
+            r.workload,
+            r.n,
+            us(r.raw_us),
+            us(r.aludel_us),
+            r.ratio()
+        );
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("error: {msg}\n");
+            }
+            eprintln!("{USAGE}");
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let settings = if args.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
+    let started = std::time::Instant::now();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+
+    let mut outcomes = Vec::new();
+    for &kind in &args.backends {
+        eprintln!("== {} ==", kind.title());
+        let outcome = match kind {
+            Kind::Sqlite => sqlite::bench(&settings).await,
+            Kind::Postgres => {
+                let url = env_url(
+                    "BENCH_POSTGRES_URL",
+                    "postgresql://postgres@127.0.0.1:5432/test",
+                );
+                postgres::bench(&url, &settings).await
+            }
+            Kind::Mysql => {
+                let url = env_url("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
+                mysql::bench(&url, &settings).await
+            }
+        };
+        match &outcome {
+            Outcome::Skipped(why) => eprintln!("[{}] skipped: {why}", kind.key()),
+            Outcome::Failed(why) => eprintln!("[{}] FAILED: {why}", kind.key()),
+            Outcome::Done { .. } => {}
+        }
+        outcomes.push((kind, outcome));
+    }
+
+    let mut md = format!("# Aludel Core against the raw drivers, {date}\n\n");
+    let mut cli = String::from("cargo run --release --manifest-path bench/Cargo.toml --");
+    for a in std::env::args().skip(1) {
+        cli.push(' ');
+        cli.push_str(&a);
+    }
+    let _ = writeln!(md, "- command: `{cli}`");
+    let _ = writeln!(md, "- rustc: {}", env!("BENCH_RUSTC_VERSION"));
+    let _ = writeln!(md, "- cores (available_parallelism): {cores}");
+    let _ = writeln!(md, "- crates: {}", env!("BENCH_CRATE_VERSIONS"));
+    let _ = writeln!(md, "- aludel source: {}", aludel_source());
+    for (kind, o) in &outcomes {
+        if let Outcome::Done { server, .. } = o {
+            let _ = writeln!(md, "- {}: {server}", kind.title());
+        }
+    }
+    let _ = writeln!(
+        md,
+        "- method: per op, the median of {} samples; a sample repeats the op until {} ms \
+         have passed or {} iterations ran (after a {} ms warm-up); raw and Aludel samples \
+         interleaved; µs per op, ratio = aludel / raw",
+        settings.samples,
+        settings.sample_time.as_millis(),
+        settings.max_iters,
+        settings.warmup.as_millis()
+    );
+    let _ = writeln!(
+        md,
+        "- total run time: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut csv = String::from("backend,workload,n,raw_us,aludel_us,ratio\n");
+    let mut failed = false;
+    for (kind, o) in &outcomes {
+        let _ = writeln!(md, "\n## {}\n", kind.title());
+        match o {
+            Outcome::Done { rows, .. } => {
+                md.push_str(&table(rows));
+                for r in rows {
+                    let _ = writeln!(
+                        csv,
+                        "{},\"{}\",{},{:.3},{:.3},{:.4}",
+                        kind.key(),
+                        r.workload,
+                        r.n,
+                        r.raw_us,
+                        r.aludel_us,
+                        r.ratio()
+                    );
+                }
+            }
+            Outcome::Skipped(why) => {
+                let _ = writeln!(md, "skipped: {why}");
+            }
+            Outcome::Failed(why) => {
+                failed = true;
+                let _ = writeln!(md, "failed: {why}");
+            }
+        }
+    }
+    print!("{md}");
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    let stem = if args.quick {
+        format!("core-{date}-quick")
+    } else {
+        format!("core-{date}")
+    };
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{stem}.md")), &md))
+        .and_then(|()| std::fs::write(dir.join(format!("{stem}.csv")), &csv));
+    match written {
+        Ok(()) => eprintln!("wrote {}/{stem}.md and .csv", dir.display()),
+        Err(e) => {
+            eprintln!("cannot write results to {}: {e}", dir.display());
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
