@@ -155,7 +155,11 @@ impl CursorResult {
 
     /// Every row decoded into `T`.
     pub fn all_as<T: FromRow>(self) -> Result<Vec<T>> {
-        self.rows.into_iter().map(T::from_row).collect()
+        let plan = T::plan(&self.columns);
+        self.rows
+            .into_iter()
+            .map(|r| T::from_row_planned(r, &plan))
+            .collect()
     }
 
     /// The first row decoded into `T`, or `None`.

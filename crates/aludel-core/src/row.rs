@@ -35,6 +35,30 @@ impl Column {
 /// The columns of a result, shared by all of its rows.
 pub(crate) type Columns = Arc<[Column]>;
 
+/// Columns for `sql` from a per-connection cache, rebuilt only when the
+/// statement's columns changed (a schema change under a cached statement).
+/// `names` lists the statement's current column names; `build` makes the
+/// full list.
+pub(crate) fn cached_columns<'n>(
+    cache: &mut std::collections::HashMap<String, Columns>,
+    sql: &str,
+    names: impl ExactSizeIterator<Item = &'n str>,
+    build: impl FnOnce() -> Columns,
+) -> Columns {
+    if let Some(cols) = cache.get(sql) {
+        let mut names = names;
+        if cols.len() == names.len() && cols.iter().all(|c| names.next() == Some(c.name())) {
+            return cols.clone();
+        }
+    }
+    if cache.len() >= 512 {
+        cache.clear();
+    }
+    let cols = build();
+    cache.insert(sql.to_string(), cols.clone());
+    cols
+}
+
 /// One row of a result: values by position and by column name.
 ///
 /// ```
@@ -212,6 +236,46 @@ pub trait FromRow: Sized {
     /// # Errors
     /// [`ErrorKind::Decode`] naming the column that did not convert.
     fn from_row(row: Row) -> Result<Self>;
+
+    /// Work out once per result where each field's column is, so decoding
+    /// many rows does not look columns up by name again for every row.
+    /// The default plans nothing.
+    fn plan(columns: &[Column]) -> RowPlan {
+        let _ = columns;
+        RowPlan::default()
+    }
+
+    /// Build `Self` from `row` using a [`plan`](FromRow::plan) made for the
+    /// row's columns. The default ignores the plan.
+    ///
+    /// # Errors
+    /// As [`from_row`](FromRow::from_row).
+    fn from_row_planned(row: Row, plan: &RowPlan) -> Result<Self> {
+        let _ = plan;
+        Self::from_row(row)
+    }
+}
+
+/// Column positions resolved once per result for a [`FromRow`] type: one
+/// entry per field, `None` where the result has no such column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowPlan(Vec<Option<usize>>);
+
+impl RowPlan {
+    /// A plan giving the position of each of `names` among `columns`.
+    pub fn for_names(columns: &[Column], names: &[&str]) -> Self {
+        RowPlan(
+            names
+                .iter()
+                .map(|n| columns.iter().position(|c| c.name == *n))
+                .collect(),
+        )
+    }
+
+    /// The column position of field `i`, if the result has it.
+    pub fn get(&self, i: usize) -> Option<usize> {
+        self.0.get(i).copied().flatten()
+    }
 }
 
 impl FromRow for Row {

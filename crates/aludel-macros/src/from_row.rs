@@ -46,10 +46,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
     let krate = quote!(::aludel::__private);
-    let body = match &data.fields {
+    let (body, planned) = match &data.fields {
         Fields::Named(fields) => {
             let mut inits = Vec::new();
-            for f in &fields.named {
+            let mut planned_inits = Vec::new();
+            let mut columns = Vec::new();
+            for (i, f) in fields.named.iter().enumerate() {
                 let attrs = field_attrs(f)?;
                 let ident = f.ident.as_ref().expect("named field");
                 let ty = &f.ty;
@@ -58,29 +60,60 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string());
                 // Spanned on the field's type, so a type without FromValue is
                 // reported at the field.
-                let init = if attrs.default {
-                    quote_spanned! {ty.span()=>
-                        #ident: if row.keys().any(|k| k == #column) {
-                            row.take::<#ty, &str>(#column)?
-                        } else {
-                            ::core::default::Default::default()
-                        }
-                    }
+                let (init, planned) = if attrs.default {
+                    (
+                        quote_spanned! {ty.span()=>
+                            #ident: if row.keys().any(|k| k == #column) {
+                                row.take::<#ty, &str>(#column)?
+                            } else {
+                                ::core::default::Default::default()
+                            }
+                        },
+                        quote_spanned! {ty.span()=>
+                            #ident: match plan.get(#i) {
+                                ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
+                                ::core::option::Option::None => ::core::default::Default::default(),
+                            }
+                        },
+                    )
                 } else {
-                    quote_spanned! {ty.span()=> #ident: row.take::<#ty, &str>(#column)? }
+                    (
+                        quote_spanned! {ty.span()=> #ident: row.take::<#ty, &str>(#column)? },
+                        quote_spanned! {ty.span()=>
+                            #ident: match plan.get(#i) {
+                                ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
+                                // Missing: the by-name lookup reports it.
+                                ::core::option::Option::None => row.take::<#ty, &str>(#column)?,
+                            }
+                        },
+                    )
                 };
                 inits.push(init);
+                planned_inits.push(planned);
+                columns.push(column);
             }
-            quote!(Self { #(#inits),* })
+            let planned = quote! {
+                fn plan(columns: &[#krate::Column]) -> #krate::RowPlan {
+                    #krate::RowPlan::for_names(columns, &[#(#columns),*])
+                }
+
+                fn from_row_planned(
+                    mut row: #krate::Row,
+                    plan: &#krate::RowPlan,
+                ) -> #krate::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#planned_inits),* })
+                }
+            };
+            (quote!(Self { #(#inits),* }), planned)
         }
         Fields::Unnamed(fields) => {
             let inits = fields.unnamed.iter().enumerate().map(|(i, f)| {
                 let ty = &f.ty;
                 quote_spanned! {ty.span()=> row.take::<#ty, usize>(#i)? }
             });
-            quote!(Self( #(#inits),* ))
+            (quote!(Self( #(#inits),* )), quote!())
         }
-        Fields::Unit => quote!(Self),
+        Fields::Unit => (quote!(Self), quote!()),
     };
     Ok(quote! {
         impl #impl_generics #krate::FromRow for #name #ty_generics #where_clause {
@@ -88,6 +121,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 let _ = &mut row;
                 ::core::result::Result::Ok(#body)
             }
+
+            #planned
         }
     })
 }

@@ -10,7 +10,7 @@ use mysql_async::{Conn, OptsBuilder, Params};
 
 use super::QueryOutput;
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{Column, Columns, Row};
+use crate::row::{cached_columns, Column, Columns, Row};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -87,6 +87,7 @@ fn parse_num(key: &str, v: &str) -> Result<u64> {
 
 pub(crate) struct MyConn {
     conn: Conn,
+    columns: std::collections::HashMap<String, Columns>,
 }
 
 pub(crate) async fn connect(opts: &MyOptions) -> Result<MyConn> {
@@ -100,7 +101,10 @@ pub(crate) async fn connect(opts: &MyOptions) -> Result<MyConn> {
         )
     };
     match tokio::time::timeout(opts.connect_timeout, Conn::new(opts.opts.clone())).await {
-        Ok(Ok(conn)) => Ok(MyConn { conn }),
+        Ok(Ok(conn)) => Ok(MyConn {
+            conn,
+            columns: Default::default(),
+        }),
         Ok(Err(e)) => {
             let detail = match &e {
                 mysql_async::Error::Server(s) => s.message.clone(),
@@ -120,11 +124,20 @@ fn type_name(c: &mysql_async::Column) -> String {
     name.trim_start_matches("MYSQL_TYPE_").to_string()
 }
 
-fn columns_of(cols: &[mysql_async::Column]) -> Columns {
-    cols.iter()
-        .map(|c| Column::new(c.name_str(), type_name(c)))
-        .collect::<Vec<_>>()
-        .into()
+fn columns_of(
+    cache: &mut std::collections::HashMap<String, Columns>,
+    sql: &str,
+    cols: &[mysql_async::Column],
+) -> Columns {
+    let names = cols
+        .iter()
+        .map(|c| std::str::from_utf8(c.name_ref()).unwrap_or(""));
+    cached_columns(cache, sql, names, || {
+        cols.iter()
+            .map(|c| Column::new(c.name_str(), type_name(c)))
+            .collect::<Vec<_>>()
+            .into()
+    })
 }
 
 fn params_of(values: &[Value]) -> Params {
@@ -324,7 +337,7 @@ impl MyConn {
             .exec_iter(stmt, params_of(params))
             .await
             .map_err(map_error)?;
-        let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();
+        let columns = columns_of(&mut self.columns, sql, result.columns_ref());
         let mut rows = Vec::new();
         while let Some(row) = result.next().await.map_err(map_error)? {
             rows.push(read_row(&columns, row));
@@ -398,7 +411,7 @@ impl MyConn {
             .exec_iter(stmt, params_of(params))
             .await
             .map_err(map_error)?;
-        let columns = result.columns().map(|c| columns_of(&c)).unwrap_or_default();
+        let columns = columns_of(&mut self.columns, sql, result.columns_ref());
         let cols = columns.clone();
         let stream = futures_util::stream::unfold(Some(result), move |state| {
             let cols = cols.clone();

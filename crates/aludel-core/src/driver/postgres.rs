@@ -112,7 +112,7 @@ fn parse_num(key: &str, v: &str) -> Result<u64> {
 
 pub(crate) struct PgConn {
     client: Client,
-    cache: HashMap<String, Statement>,
+    cache: HashMap<String, (Statement, Columns)>,
     cache_size: usize,
 }
 
@@ -156,24 +156,25 @@ fn columns_of(stmt: &Statement) -> Columns {
 }
 
 impl PgConn {
-    async fn statement(&mut self, sql: &str) -> Result<Statement> {
+    /// The prepared statement for `sql` and its columns, cached per connection.
+    async fn statement(&mut self, sql: &str) -> Result<(Statement, Columns)> {
         if let Some(s) = self.cache.get(sql) {
             return Ok(s.clone());
         }
         let stmt = self.client.prepare(sql).await.map_err(map_error)?;
+        let entry = (stmt.clone(), columns_of(&stmt));
         if self.cache_size > 0 {
             if self.cache.len() >= self.cache_size {
                 self.cache.clear();
             }
-            self.cache.insert(sql.to_string(), stmt.clone());
+            self.cache.insert(sql.to_string(), entry.clone());
         }
-        Ok(stmt)
+        Ok(entry)
     }
 
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
-        let stmt = self.statement(sql).await?;
+        let (stmt, columns) = self.statement(sql).await?;
         check_count(&stmt, params)?;
-        let columns = columns_of(&stmt);
         let args = params.iter().map(PgValue);
         if columns.is_empty() {
             let n = self
@@ -208,7 +209,7 @@ impl PgConn {
     }
 
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
-        let stmt = self.statement(sql).await?;
+        let (stmt, _) = self.statement(sql).await?;
         // Pipelined: all executions are sent before the first reply is read.
         let client = &self.client;
         let futures = sets.iter().map(|params| {
@@ -238,9 +239,8 @@ impl PgConn {
     }
 
     pub async fn cursor(&mut self, sql: &str, params: &[Value]) -> Result<(Columns, PgRowStream)> {
-        let stmt = self.statement(sql).await?;
+        let (stmt, columns) = self.statement(sql).await?;
         check_count(&stmt, params)?;
-        let columns = columns_of(&stmt);
         let stream = self
             .client
             .query_raw(&stmt, params.iter().map(PgValue))

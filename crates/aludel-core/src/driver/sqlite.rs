@@ -1,5 +1,6 @@
 //! SQLite through rusqlite, run on the calling task (statements take microseconds).
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use rusqlite::{ffi, OpenFlags};
 
 use super::QueryOutput;
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{Column, Columns, Row};
+use crate::row::{cached_columns, Column, Columns, Row};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -52,6 +53,7 @@ impl SqliteOptions {
 
 pub(crate) struct SqliteConn {
     conn: rusqlite::Connection,
+    columns: HashMap<String, Columns>,
     /// Run statements under `block_in_place` (see `Connection::set_offload`).
     pub offload: bool,
 }
@@ -78,16 +80,24 @@ pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
         .map_err(map_error)?;
     Ok(SqliteConn {
         conn,
+        columns: HashMap::new(),
         offload: false,
     })
 }
 
-fn columns_of(stmt: &rusqlite::Statement<'_>) -> Columns {
-    stmt.columns()
-        .iter()
-        .map(|c| Column::new(c.name(), c.decl_type().unwrap_or("")))
-        .collect::<Vec<_>>()
-        .into()
+fn columns_of(
+    cache: &mut HashMap<String, Columns>,
+    sql: &str,
+    stmt: &rusqlite::Statement<'_>,
+) -> Columns {
+    let names = (0..stmt.column_count()).map(|i| stmt.column_name(i).unwrap_or(""));
+    cached_columns(cache, sql, names, || {
+        stmt.columns()
+            .iter()
+            .map(|c| Column::new(c.name(), c.decl_type().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .into()
+    })
 }
 
 fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<()> {
@@ -171,7 +181,7 @@ impl SqliteConn {
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;
-        let columns = columns_of(&stmt);
+        let columns = columns_of(&mut self.columns, sql, &stmt);
         let mut rows = Vec::new();
         {
             let mut raw = stmt.raw_query();
@@ -215,7 +225,7 @@ impl SqliteConn {
     pub fn cursor(&mut self, sql: &str, params: &[Value]) -> Result<SqliteCursor<'_>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;
-        let columns = columns_of(&stmt);
+        let columns = columns_of(&mut self.columns, sql, &stmt);
         // The cursor owns the statement through a raw pointer and `rows`
         // borrows it; `Drop` below ends the borrow before freeing it.
         let stmt: *mut rusqlite::CachedStatement<'static> = Box::into_raw(Box::new(stmt)).cast();

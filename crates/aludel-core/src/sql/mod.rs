@@ -11,6 +11,8 @@ use crate::value::Value;
 
 /// Named bind parameters for a statement, in the order given.
 ///
+/// Names are `&'static str` literals (no allocation) or owned `String`s.
+///
 /// Build them with the [`params!`](crate::params) macro, with [`Params::bind`],
 /// or from a slice or array of `(name, value)` pairs.
 ///
@@ -22,7 +24,7 @@ use crate::value::Value;
 /// assert_eq!(a.get("id"), Some(&Value::I32(7)));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params(Vec<(String, Value)>);
+pub struct Params(Vec<(Cow<'static, str>, Value)>);
 
 impl Params {
     /// No parameters.
@@ -31,13 +33,13 @@ impl Params {
     }
 
     /// Add `name = value`, builder style.
-    pub fn bind(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn bind(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         self.push(name, value);
         self
     }
 
     /// Add `name = value`.
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Value>) {
+    pub fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         self.0.push((name.into(), value.into()));
     }
 
@@ -47,7 +49,7 @@ impl Params {
     }
 
     /// The `(name, value)` pairs.
-    pub fn as_slice(&self) -> &[(String, Value)] {
+    pub fn as_slice(&self) -> &[(Cow<'static, str>, Value)] {
         &self.0
     }
 
@@ -62,7 +64,7 @@ impl Params {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Params {
+impl<K: Into<Cow<'static, str>>, V: Into<Value>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Params(
             iter.into_iter()
@@ -97,19 +99,19 @@ impl IntoParams for &Params {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>, const N: usize> IntoParams for [(K, V); N] {
+impl<K: Into<Cow<'static, str>>, V: Into<Value>, const N: usize> IntoParams for [(K, V); N] {
     fn into_params(self) -> Params {
         self.into_iter().collect()
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> IntoParams for Vec<(K, V)> {
+impl<K: Into<Cow<'static, str>>, V: Into<Value>> IntoParams for Vec<(K, V)> {
     fn into_params(self) -> Params {
         self.into_iter().collect()
     }
 }
 
-impl<K: Into<String> + Clone, V: Into<Value> + Clone> IntoParams for &[(K, V)] {
+impl<K: Into<Cow<'static, str>> + Clone, V: Into<Value> + Clone> IntoParams for &[(K, V)] {
     fn into_params(self) -> Params {
         self.iter().cloned().collect()
     }
@@ -154,8 +156,14 @@ pub trait Executable {
 impl Executable for text::Text {
     fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>> {
         let compiled = self.compiled(dialect.placeholder());
-        let ordered = self.bind_order(params.as_slice())?;
-        let values = compiled.binds.iter().map(|&i| ordered[i].clone()).collect();
+        let ordered = self.bind_owned(params.0)?;
+        // Numbered placeholders use each value once, in order; MySQL's `?`
+        // repeats a value for each use of its name.
+        let values = if compiled.binds.len() == ordered.len() {
+            ordered
+        } else {
+            compiled.binds.iter().map(|&i| ordered[i].clone()).collect()
+        };
         Ok(CompiledStatement {
             sql: Cow::Borrowed(&compiled.sql),
             values,

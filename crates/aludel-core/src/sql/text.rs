@@ -6,6 +6,7 @@
 //! identifiers, comments and PostgreSQL dollar-quoted strings are left alone.
 //! `\:` is an escaped colon and is sent as a plain `:`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -16,6 +17,8 @@ pub struct Text {
     sql: String,
     segments: Vec<Segment>,
     names: Vec<String>,
+    /// Position of each name in `names`, so binding N parameters is O(N).
+    index: HashMap<String, usize>,
     /// The rendering per placeholder style, made on first use, so a statement
     /// executed many times is rendered once.
     rendered: [OnceLock<Compiled>; 3],
@@ -76,11 +79,12 @@ impl Text {
     /// Parse `sql`; the same as [`text`].
     pub fn new(sql: impl Into<String>) -> Self {
         let sql = sql.into();
-        let (segments, names) = parse(&sql);
+        let (segments, names, index) = parse(&sql);
         Text {
             sql,
             segments,
             names,
+            index,
             rendered: Default::default(),
         }
     }
@@ -143,7 +147,7 @@ impl Text {
         let mut slots: Vec<Option<&'a V>> = vec![None; self.names.len()];
         for (key, value) in given {
             let key = key.as_ref();
-            match self.names.iter().position(|n| n == key) {
+            match self.index.get(key).copied() {
                 Some(i) if slots[i].is_some() => {
                     let msg = format!("bind parameter \"{key}\" was given more than once");
                     return Err(Error::new(ErrorKind::Bind, msg));
@@ -162,6 +166,45 @@ impl Text {
                 })
             })
             .collect()
+    }
+
+    /// Like [`bind_order`](Text::bind_order), but moves the values: the
+    /// result holds one value per name, in [`Text::param_names`] order.
+    ///
+    /// ```
+    /// use aludel_core::sql::text::text;
+    /// let stmt = text("UPDATE t SET name = :name WHERE id = :id");
+    /// let values = stmt.bind_owned(vec![("id", 7), ("name", 8)]).unwrap();
+    /// assert_eq!(values, [8, 7]);
+    /// ```
+    ///
+    /// # Errors
+    /// The same as [`bind_order`](Text::bind_order).
+    pub fn bind_owned<K: AsRef<str>, V>(&self, given: Vec<(K, V)>) -> Result<Vec<V>> {
+        let mut slots: Vec<Option<V>> = std::iter::repeat_with(|| None)
+            .take(self.names.len())
+            .collect();
+        for (key, value) in given {
+            let key = key.as_ref();
+            match self.index.get(key).copied() {
+                Some(i) if slots[i].is_some() => {
+                    let msg = format!("bind parameter \"{key}\" was given more than once");
+                    return Err(Error::new(ErrorKind::Bind, msg));
+                }
+                Some(i) => slots[i] = Some(value),
+                None => return Err(self.unexpected(key)),
+            }
+        }
+        slots
+            .into_iter()
+            .zip(&self.names)
+            .map(|(slot, name)| slot.ok_or_else(|| self.missing(name)))
+            .collect()
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        let msg = format!("missing bind parameter \"{name}\" for SQL: {}", self.sql);
+        Error::new(ErrorKind::Bind, msg)
     }
 
     fn unexpected(&self, key: &str) -> Error {
@@ -185,9 +228,10 @@ impl Text {
     }
 }
 
-fn parse(sql: &str) -> (Vec<Segment>, Vec<String>) {
+fn parse(sql: &str) -> (Vec<Segment>, Vec<String>, HashMap<String, usize>) {
     let (b, mut lit) = (sql.as_bytes(), String::new());
     let (mut segments, mut names) = (Vec::new(), Vec::<String>::new());
+    let mut index = HashMap::new();
     // `start` is where the pending, not yet copied literal SQL begins.
     let (mut i, mut start) = (0, 0);
     while i < b.len() {
@@ -217,7 +261,7 @@ fn parse(sql: &str) -> (Vec<Segment>, Vec<String>) {
                     segments.push(Segment::Sql(std::mem::take(&mut lit)));
                 }
                 let name = &sql[i + 1..end];
-                let idx = names.iter().position(|n| n == name).unwrap_or_else(|| {
+                let idx = *index.entry(name.to_owned()).or_insert_with(|| {
                     names.push(name.to_owned());
                     names.len() - 1
                 });
@@ -231,7 +275,7 @@ fn parse(sql: &str) -> (Vec<Segment>, Vec<String>) {
     if !lit.is_empty() {
         segments.push(Segment::Sql(lit));
     }
-    (segments, names)
+    (segments, names, index)
 }
 
 fn is_word(c: char) -> bool {
