@@ -109,10 +109,10 @@ pub fn insert_text(names: &[[String; 4]]) -> Text {
 pub fn named_params(rows: &[NewUser], names: &[[String; 4]]) -> Params {
     let mut params = Params::new();
     for (u, [name, email, age, created_at]) in rows.iter().zip(names) {
-        params.push(name, u.name.as_str());
-        params.push(email, u.email.as_str());
-        params.push(age, u.age);
-        params.push(created_at, u.created_at);
+        params.push(name.clone(), u.name.as_str());
+        params.push(email.clone(), u.email.as_str());
+        params.push(age.clone(), u.age);
+        params.push(created_at.clone(), u.created_at);
     }
     params
 }

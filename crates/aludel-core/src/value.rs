@@ -445,8 +445,53 @@ mod temporal {
         }
     }
 
+    /// `digits` ASCII digits at `at` as a number.
+    fn num(b: &[u8], at: usize, digits: usize) -> Option<u32> {
+        let slice = b.get(at..at + digits)?;
+        slice.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    }
+
+    /// `YYYY-MM-DD` at the start of `b`.
+    pub(super) fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        NaiveDate::from_ymd_opt(num(b, 0, 4)? as i32, num(b, 5, 2)?, num(b, 8, 2)?)
+    }
+
+    /// `HH:MM:SS[.fraction]` filling all of `b`.
+    pub(super) fn fast_time(b: &[u8]) -> Option<NaiveTime> {
+        if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+            return None;
+        }
+        let nanos = match &b[8..] {
+            [] => 0,
+            [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+                num(frac, 0, frac.len())? * 10u32.pow(9 - frac.len() as u32)
+            }
+            _ => return None,
+        };
+        NaiveTime::from_hms_nano_opt(num(b, 0, 2)?, num(b, 3, 2)?, num(b, 6, 2)?, nanos)
+    }
+
+    /// The ISO forms SQLite and Aludel write, `YYYY-MM-DD HH:MM:SS[.f]` (or
+    /// with `T`), parsed by hand: chrono's format strings are interpreted on
+    /// every call and dominate reading timestamps from SQLite.
+    fn fast_datetime(s: &str) -> Option<NaiveDateTime> {
+        let b = s.as_bytes();
+        if b.len() < 19 || !matches!(b[10], b' ' | b'T') {
+            return None;
+        }
+        Some(fast_date(b)?.and_time(fast_time(&b[11..])?))
+    }
+
     pub(super) fn parse_naive_datetime(s: &str) -> Option<NaiveDateTime> {
         let s = s.trim();
+        if let Some(dt) = fast_datetime(s) {
+            return Some(dt);
+        }
         [
             "%Y-%m-%d %H:%M:%S%.f",
             "%Y-%m-%dT%H:%M:%S%.f",
@@ -493,6 +538,12 @@ impl FromValue for NaiveDate {
             Value::DateTime(dt) if dt.time() == NaiveTime::MIN => Ok(dt.date()),
             v => {
                 let s = temporal::text_of(v)?;
+                if let Some(d) = Some(s.trim().as_bytes())
+                    .filter(|b| b.len() == 10)
+                    .and_then(temporal::fast_date)
+                {
+                    return Ok(d);
+                }
                 NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                     .map_err(|_| DecodeError(format!("text {s:?} is not a date (YYYY-MM-DD)")))
             }
@@ -507,6 +558,9 @@ impl FromValue for NaiveTime {
             Value::Time(t) => Ok(t),
             v => {
                 let s = temporal::text_of(v)?;
+                if let Some(t) = temporal::fast_time(s.trim().as_bytes()) {
+                    return Ok(t);
+                }
                 NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
                     .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
                     .map_err(|_| DecodeError(format!("text {s:?} is not a time (HH:MM:SS)")))
@@ -561,13 +615,43 @@ impl FromValue for DateTime<FixedOffset> {
 /// Text written for a date, time or datetime on backends that store them as text.
 #[cfg(feature = "chrono")]
 pub(crate) fn temporal_text(value: &Value) -> Option<String> {
-    Some(match value {
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-        Value::Time(t) => t.format("%H:%M:%S%.6f").to_string(),
-        Value::DateTime(dt) => dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-        Value::DateTimeTz(dt) => dt.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // Written by hand: chrono's `format` interprets its pattern on every call.
+    fn date(out: &mut String, d: &NaiveDate) {
+        let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    }
+    fn time(out: &mut String, t: &NaiveTime) {
+        // A leap second (nanosecond ≥ 1e9) keeps its six digits.
+        let micros = t.nanosecond() / 1_000;
+        let _ = write!(
+            out,
+            "{:02}:{:02}:{:02}.{:06}",
+            t.hour(),
+            t.minute(),
+            t.second(),
+            micros
+        );
+    }
+    let mut out = String::with_capacity(32);
+    match value {
+        Value::Date(d) => date(&mut out, d),
+        Value::Time(t) => time(&mut out, t),
+        Value::DateTime(dt) => {
+            date(&mut out, &dt.date());
+            out.push(' ');
+            time(&mut out, &dt.time());
+        }
+        Value::DateTimeTz(dt) => {
+            let n = dt.naive_utc();
+            date(&mut out, &n.date());
+            out.push(' ');
+            time(&mut out, &n.time());
+            out.push_str("+00:00");
+        }
         _ => return None,
-    })
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -633,6 +717,50 @@ mod tests {
         assert!(f32::from_value(Value::F64(f64::INFINITY))
             .unwrap()
             .is_infinite());
+    }
+
+    #[cfg(feature = "chrono")]
+    #[test]
+    fn fast_parsers_agree_with_chrono() {
+        for text in [
+            "2024-02-29 23:59:58",
+            "2024-02-29T23:59:58.1",
+            "1999-12-31 00:00:00.123456789",
+            "0001-01-01 00:00:00.000001",
+        ] {
+            let fmt = if text.as_bytes()[10] == b'T' {
+                "%Y-%m-%dT%H:%M:%S%.f"
+            } else {
+                "%Y-%m-%d %H:%M:%S%.f"
+            };
+            let want = NaiveDateTime::parse_from_str(text, fmt).unwrap();
+            assert_eq!(
+                NaiveDateTime::from_value(Value::String(text.into())),
+                Ok(want),
+                "{text}"
+            );
+        }
+        for bad in [
+            "2024-02-30 00:00:00",
+            "2024-1-01 00:00:00",
+            "2024-01-01 24:00:00",
+            "2024-01-01 00:00:00.",
+            "2024-01-01 00:00",
+        ] {
+            let fast = NaiveDateTime::from_value(Value::String(bad.into())).ok();
+            let slow = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(bad, f).ok());
+            assert_eq!(fast, slow, "{bad}");
+        }
+        assert_eq!(
+            NaiveTime::from_value(Value::String("07:08:09.5".into())),
+            Ok(NaiveTime::from_hms_milli_opt(7, 8, 9, 500).unwrap())
+        );
+        assert_eq!(
+            NaiveDate::from_value(Value::String("2024-02-29".into())),
+            Ok(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())
+        );
     }
 
     #[cfg(feature = "chrono")]
