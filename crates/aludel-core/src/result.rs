@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::driver::{BoxRowStream, QueryOutput};
+use crate::driver::{BoxRowStream, QueryOutput, RowBuf};
 use crate::engine::pool::ConnFlags;
 use crate::error::{Error, ErrorKind, Result};
 use crate::row::{Column, Columns, FromRow, Row, RowMapping};
@@ -29,12 +29,22 @@ use crate::value::FromValue;
 /// assert_eq!(none.one().unwrap_err().kind(), ErrorKind::NoRow);
 /// # Ok(()) });
 /// ```
-#[derive(Debug)]
 pub struct CursorResult {
     columns: Columns,
-    rows: Vec<Row>,
+    rows: RowBuf,
     rows_affected: u64,
     last_insert_id: Option<i64>,
+}
+
+impl std::fmt::Debug for CursorResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CursorResult")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows.len())
+            .field("rows_affected", &self.rows_affected)
+            .field("last_insert_id", &self.last_insert_id)
+            .finish()
+    }
 }
 
 fn no_row() -> Error {
@@ -82,24 +92,28 @@ impl CursorResult {
         self.last_insert_id
     }
 
-    /// The number of buffered rows.
+    /// The number of rows returned.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// True when no row was returned.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len() == 0
     }
 
     /// All rows.
-    pub fn all(self) -> Vec<Row> {
-        self.rows
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] when a value of a type Aludel cannot read
+    /// arrives (rows are converted from the driver's form when read).
+    pub fn all(self) -> Result<Vec<Row>> {
+        self.rows.into_rows(&self.columns)
     }
 
     /// The first row, or `None`; the rest are discarded.
-    pub fn first(self) -> Option<Row> {
-        self.rows.into_iter().next()
+    pub fn first(self) -> Result<Option<Row>> {
+        self.rows.into_first(&self.columns)
     }
 
     /// Exactly one row.
@@ -108,7 +122,7 @@ impl CursorResult {
     /// [`ErrorKind::NoRow`] for none, [`ErrorKind::MultipleRows`] for more.
     pub fn one(self) -> Result<Row> {
         match self.rows.len() {
-            1 => Ok(self.rows.into_iter().next().expect("one row")),
+            1 => Ok(self.first()?.expect("one row")),
             0 => Err(no_row()),
             n => Err(multiple_rows(n)),
         }
@@ -120,14 +134,14 @@ impl CursorResult {
     /// [`ErrorKind::MultipleRows`] for more than one.
     pub fn one_or_none(self) -> Result<Option<Row>> {
         match self.rows.len() {
-            0 | 1 => Ok(self.rows.into_iter().next()),
+            0 | 1 => self.first(),
             n => Err(multiple_rows(n)),
         }
     }
 
     /// The first column of the first row, or `None` when there is no row.
     pub fn scalar<T: FromValue>(self) -> Result<Option<T>> {
-        self.first().map(|mut r| r.take(0usize)).transpose()
+        self.first()?.map(|mut r| r.take(0usize)).transpose()
     }
 
     /// The first column of exactly one row.
@@ -145,26 +159,33 @@ impl CursorResult {
 
     /// The first column of every row.
     pub fn scalars<T: FromValue>(self) -> Result<Vec<T>> {
-        self.rows.into_iter().map(|mut r| r.take(0usize)).collect()
+        let mut out = Vec::with_capacity(self.rows.len());
+        self.rows.for_each(&self.columns, |r| {
+            out.push(r.take(0usize)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Every row as a name → value mapping.
-    pub fn mappings(self) -> Vec<RowMapping> {
-        self.rows.into_iter().map(RowMapping::new).collect()
+    pub fn mappings(self) -> Result<Vec<RowMapping>> {
+        Ok(self.all()?.into_iter().map(RowMapping::new).collect())
     }
 
-    /// Every row decoded into `T`.
+    /// Every row decoded into `T`, in one pass over the driver's rows.
     pub fn all_as<T: FromRow>(self) -> Result<Vec<T>> {
         let plan = T::plan(&self.columns);
-        self.rows
-            .into_iter()
-            .map(|r| T::from_row_planned(r, &plan))
-            .collect()
+        let mut out = Vec::with_capacity(self.rows.len());
+        self.rows.for_each(&self.columns, |r| {
+            out.push(T::from_row_planned(r, &plan)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The first row decoded into `T`, or `None`.
     pub fn first_as<T: FromRow>(self) -> Result<Option<T>> {
-        self.first().map(T::from_row).transpose()
+        self.first()?.map(T::from_row).transpose()
     }
 
     /// Exactly one row decoded into `T`.
@@ -175,14 +196,6 @@ impl CursorResult {
     /// One row or none, decoded into `T`.
     pub fn one_or_none_as<T: FromRow>(self) -> Result<Option<T>> {
         self.one_or_none()?.map(T::from_row).transpose()
-    }
-}
-
-impl IntoIterator for CursorResult {
-    type Item = Row;
-    type IntoIter = std::vec::IntoIter<Row>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.rows.into_iter()
     }
 }
 

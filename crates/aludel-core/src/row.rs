@@ -78,8 +78,18 @@ pub struct Row {
 
 impl Row {
     pub(crate) fn new(columns: Columns, values: Vec<Value>) -> Self {
-        debug_assert_eq!(columns.len(), values.len());
         Row { columns, values }
+    }
+
+    pub(crate) fn values_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.values
+    }
+
+    /// Move the values out into a new row, leaving this one empty (used to
+    /// hand out rows from a reused buffer).
+    pub(crate) fn detach(&mut self) -> Row {
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(self.columns.len()));
+        Row::new(self.columns.clone(), values)
     }
 
     /// The columns of this row.
@@ -246,13 +256,14 @@ pub trait FromRow: Sized {
     }
 
     /// Build `Self` from `row` using a [`plan`](FromRow::plan) made for the
-    /// row's columns. The default ignores the plan.
+    /// row's columns, taking the values it needs (the row may be a buffer
+    /// reused for the next row). The default ignores the plan.
     ///
     /// # Errors
     /// As [`from_row`](FromRow::from_row).
-    fn from_row_planned(row: Row, plan: &RowPlan) -> Result<Self> {
+    fn from_row_planned(row: &mut Row, plan: &RowPlan) -> Result<Self> {
         let _ = plan;
-        Self::from_row(row)
+        Self::from_row(row.detach())
     }
 }
 

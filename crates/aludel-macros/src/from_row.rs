@@ -98,7 +98,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
 
                 fn from_row_planned(
-                    mut row: #krate::Row,
+                    row: &mut #krate::Row,
                     plan: &#krate::RowPlan,
                 ) -> #krate::Result<Self> {
                     ::core::result::Result::Ok(Self { #(#planned_inits),* })

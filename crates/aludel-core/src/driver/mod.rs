@@ -32,9 +32,100 @@ use crate::value::Value;
 /// What one statement produced.
 pub(crate) struct QueryOutput {
     pub columns: Columns,
-    pub rows: Vec<Row>,
+    pub rows: RowBuf,
     pub rows_affected: u64,
     pub last_insert_id: Option<i64>,
+}
+
+/// Result rows, kept in the driver's own form until they are read, so a
+/// result decoded into structs is converted once, row by row, into one
+/// reused buffer (no intermediate `Row` per row).
+pub(crate) enum RowBuf {
+    /// Already converted (SQLite must copy values out while stepping).
+    Rows(Vec<Row>),
+    #[cfg(feature = "postgres")]
+    Pg(Vec<tokio_postgres::Row>),
+    #[cfg(feature = "mysql")]
+    My(Vec<mysql_async::Row>),
+}
+
+impl RowBuf {
+    pub fn len(&self) -> usize {
+        match self {
+            RowBuf::Rows(r) => r.len(),
+            #[cfg(feature = "postgres")]
+            RowBuf::Pg(r) => r.len(),
+            #[cfg(feature = "mysql")]
+            RowBuf::My(r) => r.len(),
+        }
+    }
+
+    /// Convert every row, calling `f` with one reused row buffer.
+    pub fn for_each(
+        self,
+        columns: &Columns,
+        mut f: impl FnMut(&mut Row) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            RowBuf::Rows(rows) => {
+                for mut r in rows {
+                    f(&mut r)?;
+                }
+            }
+            #[cfg(feature = "postgres")]
+            RowBuf::Pg(rows) => {
+                let mut buf = Row::new(columns.clone(), Vec::with_capacity(columns.len()));
+                for r in &rows {
+                    postgres::fill(buf.values_mut(), columns, r)?;
+                    f(&mut buf)?;
+                }
+            }
+            #[cfg(feature = "mysql")]
+            RowBuf::My(rows) => {
+                let mut buf = Row::new(columns.clone(), Vec::with_capacity(columns.len()));
+                for r in rows {
+                    mysql::fill(buf.values_mut(), r);
+                    f(&mut buf)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Convert every row into an owned [`Row`].
+    pub fn into_rows(self, columns: &Columns) -> Result<Vec<Row>> {
+        if let RowBuf::Rows(rows) = self {
+            return Ok(rows);
+        }
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(columns, |r| {
+            out.push(r.detach());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row only, converted.
+    pub fn into_first(self, columns: &Columns) -> Result<Option<Row>> {
+        match self {
+            RowBuf::Rows(rows) => Ok(rows.into_iter().next()),
+            #[cfg(feature = "postgres")]
+            RowBuf::Pg(rows) => rows
+                .first()
+                .map(|r| {
+                    let mut values = Vec::with_capacity(columns.len());
+                    postgres::fill(&mut values, columns, r)?;
+                    Ok(Row::new(columns.clone(), values))
+                })
+                .transpose(),
+            #[cfg(feature = "mysql")]
+            RowBuf::My(rows) => Ok(rows.into_iter().next().map(|r| {
+                let mut values = Vec::with_capacity(columns.len());
+                mysql::fill(&mut values, r);
+                Row::new(columns.clone(), values)
+            })),
+        }
+    }
 }
 
 /// How to open a connection for one backend.

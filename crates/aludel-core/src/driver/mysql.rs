@@ -8,7 +8,7 @@ use mysql_async::consts::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Params};
 
-use super::QueryOutput;
+use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
 use crate::row::{cached_columns, Column, Columns, Row};
 use crate::url::Url;
@@ -310,14 +310,21 @@ fn micros(us: u32) -> String {
 }
 
 fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
-    let cols = row.columns();
-    let values = row
-        .unwrap()
-        .into_iter()
-        .zip(cols.iter())
-        .map(|(v, c)| from_mysql(v, c))
-        .collect();
+    let mut values = Vec::with_capacity(columns.len());
+    fill(&mut values, row);
     Row::new(columns.clone(), values)
+}
+
+/// Replace `values` with the cells of `row`.
+pub(crate) fn fill(values: &mut Vec<Value>, row: mysql_async::Row) {
+    values.clear();
+    let cols = row.columns();
+    values.extend(
+        row.unwrap()
+            .into_iter()
+            .zip(cols.iter())
+            .map(|(v, c)| from_mysql(v, c)),
+    );
 }
 
 impl MyConn {
@@ -340,7 +347,7 @@ impl MyConn {
         let columns = columns_of(&mut self.columns, sql, result.columns_ref());
         let mut rows = Vec::new();
         while let Some(row) = result.next().await.map_err(map_error)? {
-            rows.push(read_row(&columns, row));
+            rows.push(row);
         }
         let affected = result.affected_rows();
         let last = result.last_insert_id().map(|id| id as i64);
@@ -352,7 +359,7 @@ impl MyConn {
                 rows.len() as u64
             },
             columns,
-            rows,
+            rows: RowBuf::My(rows),
             last_insert_id: last.filter(|&id| id != 0),
         })
     }

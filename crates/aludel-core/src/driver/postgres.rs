@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
 
-use super::QueryOutput;
+use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
 use crate::row::{Column, Columns, Row};
 use crate::url::Url;
@@ -184,7 +184,7 @@ impl PgConn {
                 .map_err(map_error)?;
             return Ok(QueryOutput {
                 columns,
-                rows: Vec::new(),
+                rows: RowBuf::Rows(Vec::new()),
                 rows_affected: n,
                 last_insert_id: None,
             });
@@ -195,14 +195,17 @@ impl PgConn {
             .await
             .map_err(map_error)?;
         let mut stream = std::pin::pin!(stream);
-        let mut rows = Vec::new();
+        // Rows stay in tokio-postgres's form; they are converted once, when
+        // the caller reads them (see `RowBuf`).
+        let mut raw = Vec::new();
         while let Some(r) = stream.next().await {
-            rows.push(read_row(&columns, &r.map_err(map_error)?)?);
+            raw.push(r.map_err(map_error)?);
         }
+        let rows = raw;
         let affected = stream.rows_affected().unwrap_or(rows.len() as u64);
         Ok(QueryOutput {
             columns,
-            rows,
+            rows: RowBuf::Pg(rows),
             rows_affected: affected,
             last_insert_id: None,
         })
@@ -270,6 +273,17 @@ fn check_count(stmt: &Statement, params: &[Value]) -> Result<()> {
 
 pub(crate) fn read_row(columns: &Columns, row: &tokio_postgres::Row) -> Result<Row> {
     let mut values = Vec::with_capacity(columns.len());
+    fill(&mut values, columns, row)?;
+    Ok(Row::new(columns.clone(), values))
+}
+
+/// Replace `values` with the cells of `row`.
+pub(crate) fn fill(
+    values: &mut Vec<Value>,
+    columns: &Columns,
+    row: &tokio_postgres::Row,
+) -> Result<()> {
+    values.clear();
     for (i, col) in columns.iter().enumerate() {
         let cell: PgCell = row.try_get(i).map_err(|e| {
             Error::new(
@@ -287,7 +301,7 @@ pub(crate) fn read_row(columns: &Columns, row: &tokio_postgres::Row) -> Result<R
         })?;
         values.push(cell.0);
     }
-    Ok(Row::new(columns.clone(), values))
+    Ok(())
 }
 
 /// A cell read from any PostgreSQL column type.

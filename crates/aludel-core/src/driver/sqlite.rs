@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{ffi, OpenFlags};
 
-use super::QueryOutput;
+use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
 use crate::row::{cached_columns, Column, Columns, Row};
 use crate::url::Url;
@@ -198,7 +198,7 @@ impl SqliteConn {
         };
         Ok(QueryOutput {
             columns,
-            rows,
+            rows: RowBuf::Rows(rows),
             rows_affected: affected,
             last_insert_id: last_id,
         })

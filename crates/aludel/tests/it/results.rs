@@ -30,19 +30,19 @@ async fn result_api(db: TestDb) -> aludel::Result<()> {
     let r = conn.execute(&q, params! { "min": 30 }).await?;
     assert_eq!(r.keys().collect::<Vec<_>>(), ["name", "age"]);
     assert_eq!(r.len(), 2);
-    let rows = r.all();
+    let rows = r.all()?;
     assert_eq!(rows[0].get::<String, _>("name")?, "Ada");
     assert_eq!(rows[1].get::<i64, _>(1)?, 85);
     let first = conn
         .execute(&q, params! { "min": 0 })
         .await?
-        .first()
+        .first()?
         .expect("a row");
     assert_eq!(first.get::<String, _>(0)?, "Linus");
     assert!(conn
         .execute(&q, params! { "min": 99 })
         .await?
-        .first()
+        .first()?
         .is_none());
     assert_eq!(
         conn.execute(&q, params! { "min": 99 })
@@ -56,7 +56,7 @@ async fn result_api(db: TestDb) -> aludel::Result<()> {
     );
     let names: Vec<String> = conn.execute(&q, params! { "min": 0 }).await?.scalars()?;
     assert_eq!(names, ["Linus", "Ada", "Grace"]);
-    let maps = conn.execute(&q, params! { "min": 80 }).await?.mappings();
+    let maps = conn.execute(&q, params! { "min": 80 }).await?.mappings()?;
     assert_eq!(maps[0]["name"], Value::String("Grace".into()));
     assert_eq!(maps[0].get("age").and_then(Value::as_i64), Some(85));
     assert_eq!(maps[0].keys().collect::<Vec<_>>(), ["name", "age"]);

@@ -93,7 +93,7 @@ where
     let rows = conn
         .execute(text(format!("SELECT v FROM {table} ORDER BY id")), ())
         .await?
-        .all();
+        .all()?;
     assert_eq!(rows.len(), cases.len() + 1, "{table} on {:?}", db.kind);
     let ctx = |i: usize| format!("{table} row {} as {sql_type} on {:?}", i + 1, db.kind);
     for (i, (_, expected)) in cases.iter().enumerate() {
@@ -879,7 +879,7 @@ async fn mysql_only_types(db: TestDb) -> aludel::Result<()> {
     let rows = conn
         .execute(text("SELECT flag, mask, span, at, day FROM odd"), ())
         .await?
-        .all();
+        .all()?;
     assert_eq!(
         rows[0].values(),
         [
