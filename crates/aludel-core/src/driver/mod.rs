@@ -29,6 +29,18 @@ use crate::row::{Columns, Row};
 use crate::url::{Backend, Url};
 use crate::value::Value;
 
+/// The error for a statement given the wrong number of values, raised
+/// before anything is sent.
+pub(crate) fn check_param_count(expected: usize, given: usize) -> Result<()> {
+    if expected == given {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Bind,
+        format!("the statement takes {expected} parameters but {given} were given"),
+    ))
+}
+
 /// What one statement produced.
 pub(crate) struct QueryOutput {
     pub columns: Columns,

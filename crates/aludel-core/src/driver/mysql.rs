@@ -287,17 +287,7 @@ fn from_mysql(v: mysql_async::Value, col: &mysql_async::Column) -> Value {
 }
 
 fn check_count(stmt: &mysql_async::Statement, params: &[Value]) -> Result<()> {
-    let n = stmt.num_params() as usize;
-    if n != params.len() {
-        return Err(Error::new(
-            ErrorKind::Bind,
-            format!(
-                "the statement takes {n} parameters but {} were given",
-                params.len()
-            ),
-        ));
-    }
-    Ok(())
+    super::check_param_count(stmt.num_params() as usize, params.len())
 }
 
 /// `.123456` for a non-zero microsecond part, as MySQL prints it.

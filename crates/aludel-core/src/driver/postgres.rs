@@ -258,17 +258,7 @@ pub(crate) type PgRowStream = Pin<
 >;
 
 fn check_count(stmt: &Statement, params: &[Value]) -> Result<()> {
-    let n = stmt.params().len();
-    if n != params.len() {
-        return Err(Error::new(
-            ErrorKind::Bind,
-            format!(
-                "the statement takes {n} parameters but {} were given",
-                params.len()
-            ),
-        ));
-    }
-    Ok(())
+    super::check_param_count(stmt.params().len(), params.len())
 }
 
 pub(crate) fn read_row(columns: &Columns, row: &tokio_postgres::Row) -> Result<Row> {

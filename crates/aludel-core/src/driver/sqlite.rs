@@ -101,16 +101,7 @@ fn columns_of(
 }
 
 fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<()> {
-    let expected = stmt.parameter_count();
-    if expected != params.len() {
-        return Err(Error::new(
-            ErrorKind::Bind,
-            format!(
-                "the statement takes {expected} parameters but {} were given",
-                params.len()
-            ),
-        ));
-    }
+    super::check_param_count(stmt.parameter_count(), params.len())?;
     for (i, v) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, SqlValue(v))
             .map_err(map_error)?;

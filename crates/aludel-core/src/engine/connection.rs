@@ -22,6 +22,13 @@ use std::sync::Arc;
 /// For "begin once", use [`begin`](Connection::begin) or
 /// [`transaction`](Connection::transaction).
 ///
+/// DDL is transactional on PostgreSQL and SQLite: a rolled-back
+/// `CREATE TABLE` never happened. MySQL and MariaDB commit implicitly before
+/// and after each DDL statement, so work before it is committed and cannot
+/// be rolled back; Aludel reads the server's transaction flag and begins a
+/// new transaction for the statements after it (see
+/// [`Dialect::supports_transactional_ddl`](crate::Dialect::supports_transactional_ddl)).
+///
 /// ```
 /// # aludel_core::doctest::run(|mut conn| async move {
 /// use aludel_core::{params, text};

@@ -144,28 +144,7 @@ impl Text {
     /// assert_eq!(values, [&8, &7]);
     /// ```
     pub fn bind_order<'a, K: AsRef<str>, V>(&self, given: &'a [(K, V)]) -> Result<Vec<&'a V>> {
-        let mut slots: Vec<Option<&'a V>> = vec![None; self.names.len()];
-        for (key, value) in given {
-            let key = key.as_ref();
-            match self.index.get(key).copied() {
-                Some(i) if slots[i].is_some() => {
-                    let msg = format!("bind parameter \"{key}\" was given more than once");
-                    return Err(Error::new(ErrorKind::Bind, msg));
-                }
-                Some(i) => slots[i] = Some(value),
-                None => return Err(self.unexpected(key)),
-            }
-        }
-        slots
-            .into_iter()
-            .zip(&self.names)
-            .map(|(slot, name)| {
-                slot.ok_or_else(|| {
-                    let msg = format!("missing bind parameter \"{name}\" for SQL: {}", self.sql);
-                    Error::new(ErrorKind::Bind, msg)
-                })
-            })
-            .collect()
+        self.slot(given.iter().map(|(k, v)| (k.as_ref(), v)))
     }
 
     /// Like [`bind_order`](Text::bind_order), but moves the values: the
@@ -185,16 +164,38 @@ impl Text {
             .take(self.names.len())
             .collect();
         for (key, value) in given {
-            let key = key.as_ref();
-            match self.index.get(key).copied() {
-                Some(i) if slots[i].is_some() => {
-                    let msg = format!("bind parameter \"{key}\" was given more than once");
-                    return Err(Error::new(ErrorKind::Bind, msg));
-                }
-                Some(i) => slots[i] = Some(value),
-                None => return Err(self.unexpected(key)),
-            }
+            // Keys are owned here, so they cannot go through `slot`'s borrowed iterator.
+            self.place(&mut slots, key.as_ref(), value)?;
         }
+        self.filled(slots)
+    }
+
+    /// Put each named value in its name's slot.
+    fn slot<'k, V>(&self, given: impl Iterator<Item = (&'k str, V)>) -> Result<Vec<V>> {
+        let mut slots: Vec<Option<V>> = std::iter::repeat_with(|| None)
+            .take(self.names.len())
+            .collect();
+        for (key, value) in given {
+            self.place(&mut slots, key, value)?;
+        }
+        self.filled(slots)
+    }
+
+    fn place<V>(&self, slots: &mut [Option<V>], key: &str, value: V) -> Result<()> {
+        match self.index.get(key).copied() {
+            Some(i) if slots[i].is_some() => {
+                let msg = format!("bind parameter \"{key}\" was given more than once");
+                Err(Error::new(ErrorKind::Bind, msg))
+            }
+            Some(i) => {
+                slots[i] = Some(value);
+                Ok(())
+            }
+            None => Err(self.unexpected(key)),
+        }
+    }
+
+    fn filled<V>(&self, slots: Vec<Option<V>>) -> Result<Vec<V>> {
         slots
             .into_iter()
             .zip(&self.names)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aludel::{params, text, Engine};
 
-use crate::harness::{settle, Kind, TestDb};
+use crate::harness::{idle_in_transaction, settle, Kind, TestDb};
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
 struct Rng(u64);
@@ -117,18 +117,7 @@ async fn random_cancellation(db: TestDb) -> aludel::Result<()> {
         "{rows} rows for {committed} committed units"
     );
     if db.kind != Kind::Sqlite {
-        let sql = match db.kind {
-            Kind::Postgres => {
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-            }
-            _ => {
-                "SELECT count(*) FROM information_schema.innodb_trx t \
-                 JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
-                 WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()"
-            }
-        };
-        let idle: i64 = engine.execute(text(sql), ()).await?.scalar_one()?;
+        let idle = idle_in_transaction(&db, &engine).await?;
         assert_eq!(idle, 0, "server sessions left idle in a transaction");
     }
     // Every pooled connection still works.

@@ -248,6 +248,22 @@ macro_rules! assert_err {
     }};
 }
 
+/// Sessions of this test's database that sit idle inside a transaction.
+pub async fn idle_in_transaction(db: &TestDb, engine: &Engine) -> aludel::Result<i64> {
+    let sql = match db.kind {
+        Kind::Postgres => {
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+        }
+        _ => {
+            "SELECT count(*) FROM information_schema.innodb_trx t \
+             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
+             WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()"
+        }
+    };
+    engine.execute(aludel::text(sql), ()).await?.scalar_one()
+}
+
 /// Wait (up to 5 s) until every connection is back in the pool: a dropped
 /// connection with an open transaction is rolled back in the background.
 pub async fn settle(engine: &Engine) -> aludel::PoolStatus {

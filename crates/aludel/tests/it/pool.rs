@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aludel::{create_engine, text, Engine, ErrorKind, Value};
 
-use crate::harness::{settle, Kind, TestDb};
+use crate::harness::{idle_in_transaction, settle, Kind, TestDb};
 
 /// The server-side id of the connection `conn` is on.
 async fn backend_id(db: &TestDb, conn: &mut aludel::Connection) -> aludel::Result<i64> {
@@ -40,22 +40,6 @@ async fn kill(db: &TestDb, id: i64) -> aludel::Result<()> {
     admin.dispose();
     tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(())
-}
-
-/// Sessions of this test's database that sit idle inside a transaction.
-async fn idle_in_transaction(db: &TestDb, engine: &Engine) -> aludel::Result<i64> {
-    let sql = match db.kind {
-        Kind::Postgres => {
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-        }
-        _ => {
-            "SELECT count(*) FROM information_schema.innodb_trx t \
-             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
-             WHERE p.db = DATABASE() AND p.id <> CONNECTION_ID()"
-        }
-    };
-    engine.execute(text(sql), ()).await?.scalar_one()
 }
 
 async fn status_overflow_and_timeout(db: TestDb) -> aludel::Result<()> {
