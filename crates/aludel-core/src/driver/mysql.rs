@@ -119,9 +119,57 @@ pub(crate) async fn connect(opts: &MyOptions) -> Result<MyConn> {
     }
 }
 
+/// The column's SQL type as MySQL spells it in DDL (the wire protocol's
+/// names, `VAR_STRING` or `BLOB` for a TEXT column, would confuse messages).
 fn type_name(c: &mysql_async::Column) -> String {
-    let name = format!("{:?}", c.column_type());
-    name.trim_start_matches("MYSQL_TYPE_").to_string()
+    let binary = c.character_set() == 63;
+    let unsigned = c.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+    let name = match c.column_type() {
+        _ if c.flags().contains(ColumnFlags::ENUM_FLAG) => "ENUM",
+        _ if c.flags().contains(ColumnFlags::SET_FLAG) => "SET",
+        ColumnType::MYSQL_TYPE_TINY => "TINYINT",
+        ColumnType::MYSQL_TYPE_SHORT => "SMALLINT",
+        ColumnType::MYSQL_TYPE_INT24 => "MEDIUMINT",
+        ColumnType::MYSQL_TYPE_LONG => "INT",
+        ColumnType::MYSQL_TYPE_LONGLONG => "BIGINT",
+        ColumnType::MYSQL_TYPE_FLOAT => "FLOAT",
+        ColumnType::MYSQL_TYPE_DOUBLE => "DOUBLE",
+        ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => "DECIMAL",
+        ColumnType::MYSQL_TYPE_VARCHAR | ColumnType::MYSQL_TYPE_VAR_STRING if binary => "VARBINARY",
+        ColumnType::MYSQL_TYPE_VARCHAR | ColumnType::MYSQL_TYPE_VAR_STRING => "VARCHAR",
+        ColumnType::MYSQL_TYPE_STRING if binary => "BINARY",
+        ColumnType::MYSQL_TYPE_STRING => "CHAR",
+        ColumnType::MYSQL_TYPE_TINY_BLOB
+        | ColumnType::MYSQL_TYPE_BLOB
+        | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
+        | ColumnType::MYSQL_TYPE_LONG_BLOB
+            if binary =>
+        {
+            "BLOB"
+        }
+        ColumnType::MYSQL_TYPE_TINY_BLOB
+        | ColumnType::MYSQL_TYPE_BLOB
+        | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
+        | ColumnType::MYSQL_TYPE_LONG_BLOB => "TEXT",
+        ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE => "DATE",
+        ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => "TIME",
+        ColumnType::MYSQL_TYPE_DATETIME | ColumnType::MYSQL_TYPE_DATETIME2 => "DATETIME",
+        ColumnType::MYSQL_TYPE_TIMESTAMP | ColumnType::MYSQL_TYPE_TIMESTAMP2 => "TIMESTAMP",
+        ColumnType::MYSQL_TYPE_YEAR => "YEAR",
+        ColumnType::MYSQL_TYPE_JSON => "JSON",
+        ColumnType::MYSQL_TYPE_BIT => "BIT",
+        ColumnType::MYSQL_TYPE_NULL => "NULL",
+        other => {
+            return format!("{other:?}")
+                .trim_start_matches("MYSQL_TYPE_")
+                .to_string()
+        }
+    };
+    if unsigned && name.ends_with("INT") {
+        format!("{name} UNSIGNED")
+    } else {
+        name.to_string()
+    }
 }
 
 fn columns_of(

@@ -422,7 +422,7 @@ async fn decode_errors(db: TestDb) -> aludel::Result<()> {
     let name_type = match db.kind {
         Kind::Postgres => "VARCHAR",
         Kind::Sqlite => "VARCHAR(20)",
-        Kind::Mysql => "VAR_STRING",
+        Kind::Mysql => "VARCHAR",
     };
     assert_eq!(row.columns()[0].type_name(), name_type);
     let err = assert_err!(row.get::<i32, _>("name"), ErrorKind::Decode);

@@ -290,7 +290,7 @@ async fn booleans(db: TestDb) -> aludel::Result<()> {
     let want_type = match db.kind {
         Kind::Postgres => "BOOL",
         Kind::Sqlite => "BOOLEAN",
-        Kind::Mysql => "TINY",
+        Kind::Mysql => "TINYINT",
     };
     assert_eq!(result.columns()[0].type_name(), want_type);
     // Where it is an integer, other integers are not booleans.
