@@ -34,7 +34,7 @@ pub use dialect::{Dialect, IsolationLevel};
 pub use engine::{create_engine, Connection, Engine, EngineBuilder, PoolStatus, Transaction};
 pub use error::{Error, ErrorKind, IntegrityKind, Result};
 pub use result::{CursorResult, RowStream};
-pub use row::{Column, FromRow, Row, RowIndex, RowMapping, RowPlan};
+pub use row::{FromRow, ResultColumn, Row, RowIndex, RowMapping, RowPlan};
 pub use sql::text::{text, Text};
 pub use sql::{Executable, IntoParams, Params};
 pub use url::{Backend, Url};
@@ -55,5 +55,5 @@ pub mod types {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{Error, ErrorKind, Result};
-    pub use crate::row::{Column, FromRow, Row, RowPlan};
+    pub use crate::row::{FromRow, ResultColumn, Row, RowPlan};
 }

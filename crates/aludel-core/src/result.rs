@@ -9,7 +9,7 @@ use futures_core::Stream;
 use crate::driver::{BoxRowStream, QueryOutput, RowBuf};
 use crate::engine::pool::ConnFlags;
 use crate::error::{Error, ErrorKind, Result};
-use crate::row::{Column, Columns, FromRow, Row, RowMapping};
+use crate::row::{Columns, FromRow, ResultColumn, Row, RowMapping};
 use crate::value::FromValue;
 
 /// The rows and counts a statement produced (SQLAlchemy's `CursorResult`).
@@ -69,13 +69,13 @@ impl CursorResult {
     }
 
     /// The result's columns (empty for a statement that returns no rows).
-    pub fn columns(&self) -> &[Column] {
+    pub fn columns(&self) -> &[ResultColumn] {
         &self.columns
     }
 
     /// The column names.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.columns.iter().map(Column::name)
+        self.columns.iter().map(ResultColumn::name)
     }
 
     /// Rows changed by an INSERT, UPDATE or DELETE (as the server counts
@@ -223,7 +223,7 @@ impl<'c> RowStream<'c> {
     }
 
     /// The columns of the rows to come.
-    pub fn columns(&self) -> &[Column] {
+    pub fn columns(&self) -> &[ResultColumn] {
         &self.columns
     }
 

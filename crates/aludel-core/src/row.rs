@@ -7,14 +7,14 @@ use crate::value::{FromValue, Value};
 
 /// A result column: its name and the SQL type the server reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
+pub struct ResultColumn {
     name: String,
     type_name: String,
 }
 
-impl Column {
+impl ResultColumn {
     pub(crate) fn new(name: impl Into<String>, type_name: impl Into<String>) -> Self {
-        Column {
+        ResultColumn {
             name: name.into(),
             type_name: type_name.into(),
         }
@@ -33,7 +33,7 @@ impl Column {
 }
 
 /// The columns of a result, shared by all of its rows.
-pub(crate) type Columns = Arc<[Column]>;
+pub(crate) type Columns = Arc<[ResultColumn]>;
 
 /// Columns for `sql` from a per-connection cache, rebuilt only when the
 /// statement's columns changed (a schema change under a cached statement).
@@ -93,13 +93,13 @@ impl Row {
     }
 
     /// The columns of this row.
-    pub fn columns(&self) -> &[Column] {
+    pub fn columns(&self) -> &[ResultColumn] {
         &self.columns
     }
 
     /// The column names, in order (SQLAlchemy's `row._fields`).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.columns.iter().map(Column::name)
+        self.columns.iter().map(ResultColumn::name)
     }
 
     /// The number of columns.
@@ -250,7 +250,7 @@ pub trait FromRow: Sized {
     /// Work out once per result where each field's column is, so decoding
     /// many rows does not look columns up by name again for every row.
     /// The default plans nothing.
-    fn plan(columns: &[Column]) -> RowPlan {
+    fn plan(columns: &[ResultColumn]) -> RowPlan {
         let _ = columns;
         RowPlan::default()
     }
@@ -267,14 +267,14 @@ pub trait FromRow: Sized {
     }
 }
 
-/// Column positions resolved once per result for a [`FromRow`] type: one
+/// ResultColumn positions resolved once per result for a [`FromRow`] type: one
 /// entry per field, `None` where the result has no such column.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowPlan(Vec<Option<usize>>);
 
 impl RowPlan {
     /// A plan giving the position of each of `names` among `columns`.
-    pub fn for_names(columns: &[Column], names: &[&str]) -> Self {
+    pub fn for_names(columns: &[ResultColumn], names: &[&str]) -> Self {
         RowPlan(
             names
                 .iter()

@@ -93,7 +93,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 columns.push(column);
             }
             let planned = quote! {
-                fn plan(columns: &[#krate::Column]) -> #krate::RowPlan {
+                fn plan(columns: &[#krate::ResultColumn]) -> #krate::RowPlan {
                     #krate::RowPlan::for_names(columns, &[#(#columns),*])
                 }
 

@@ -10,7 +10,7 @@ use mysql_async::{Conn, OptsBuilder, Params};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{cached_columns, Column, Columns, Row};
+use crate::row::{cached_columns, Columns, ResultColumn, Row};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -182,7 +182,7 @@ fn columns_of(
         .map(|c| std::str::from_utf8(c.name_ref()).unwrap_or(""));
     cached_columns(cache, sql, names, || {
         cols.iter()
-            .map(|c| Column::new(c.name_str(), type_name(c)))
+            .map(|c| ResultColumn::new(c.name_str(), type_name(c)))
             .collect::<Vec<_>>()
             .into()
     })

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{Column, Columns, Row};
+use crate::row::{Columns, ResultColumn, Row};
 use crate::url::Url;
 use crate::value::{FromValue, Value};
 
@@ -150,7 +150,7 @@ pub(crate) async fn connect(opts: &PgOptions) -> Result<PgConn> {
 fn columns_of(stmt: &Statement) -> Columns {
     stmt.columns()
         .iter()
-        .map(|c| Column::new(c.name(), c.type_().name().to_uppercase()))
+        .map(|c| ResultColumn::new(c.name(), c.type_().name().to_uppercase()))
         .collect::<Vec<_>>()
         .into()
 }

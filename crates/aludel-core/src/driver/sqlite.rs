@@ -9,7 +9,7 @@ use rusqlite::{ffi, OpenFlags};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{cached_columns, Column, Columns, Row};
+use crate::row::{cached_columns, Columns, ResultColumn, Row};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -94,7 +94,7 @@ fn columns_of(
     cached_columns(cache, sql, names, || {
         stmt.columns()
             .iter()
-            .map(|c| Column::new(c.name(), c.decl_type().unwrap_or("")))
+            .map(|c| ResultColumn::new(c.name(), c.decl_type().unwrap_or("")))
             .collect::<Vec<_>>()
             .into()
     })
