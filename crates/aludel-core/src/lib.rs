@@ -23,8 +23,10 @@ pub mod engine;
 pub mod error;
 pub mod result;
 pub mod row;
+pub mod schema;
 pub mod sql;
 pub mod url;
+mod util;
 pub mod value;
 
 #[doc(hidden)]

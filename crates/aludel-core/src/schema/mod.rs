@@ -1,0 +1,13 @@
+//! The schema as data: [`MetaData`], [`Table`], [`Column`], types,
+//! constraints and the naming convention.
+
+mod naming;
+mod table;
+mod types;
+
+pub use naming::NamingConvention;
+pub use table::{
+    CheckConstraint, Column, ConstraintNames, ForeignKey, Index, MetaData, ReferentialAction,
+    ServerDefault, Table, TableBuilder, UniqueConstraint,
+};
+pub use types::SqlType;
