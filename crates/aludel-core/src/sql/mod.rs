@@ -1,9 +1,20 @@
 //! SQL statements: textual SQL with named binds, parameters, and what a
 //! connection can execute.
 
+mod compiler;
+mod expr;
+mod select;
 pub mod text;
 
 use std::borrow::Cow;
+
+pub use expr::{
+    and, bindparam, case, cast, exists, func, literal, literal_column, not, or, tuple, BinOp, Col,
+    ColumnRef, Expr, Nulls, OrderBy, TableRef, TypedOperand,
+};
+pub use select::{
+    delete, insert, select, sq, update, Cte, Delete, Insert, JoinKind, Select, SetOp, Update,
+};
 
 use crate::dialect::Dialect;
 use crate::error::Result;
