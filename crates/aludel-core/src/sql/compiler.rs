@@ -400,6 +400,30 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// A selected expression. PostgreSQL cannot infer the type of a bare
+    /// parameter in the select list (`SELECT $1` is text), so a value there
+    /// carries a cast to its own type, as SQLAlchemy's asyncpg dialect does.
+    fn select_item(&mut self, e: &Expr) -> Result<()> {
+        let pg = self.d.backend() == Backend::Postgres;
+        match e {
+            Expr::Value(v) if pg => {
+                self.bind(v.clone());
+                if let Some(ty) = pg_value_type(v) {
+                    self.w("::");
+                    self.w(ty);
+                }
+                Ok(())
+            }
+            Expr::Label(inner, label) if pg && matches!(**inner, Expr::Value(_)) => {
+                self.select_item(inner)?;
+                self.w(" AS ");
+                self.ident(label);
+                Ok(())
+            }
+            _ => self.expr(e),
+        }
+    }
+
     fn param(&mut self, name: &str) -> Result<()> {
         if let Some(detail) = name.strip_prefix('\u{0}') {
             return Err(Error::new(
@@ -565,7 +589,7 @@ impl<'a> Compiler<'a> {
         if s.columns.is_empty() {
             self.w("*");
         } else {
-            self.list(&s.columns, |c, e| c.expr(e))?;
+            self.list(&s.columns, |c, e| c.select_item(e))?;
         }
         if !from.is_empty() {
             self.w(" FROM ");
@@ -973,6 +997,32 @@ fn infer_on(left: &[FromItem], right: &FromItem) -> Result<Expr> {
             ),
         )),
     }
+}
+
+/// PostgreSQL's name for the type of a bound value.
+fn pg_value_type(v: &Value) -> Option<&'static str> {
+    Some(match v {
+        Value::Bool(_) => "BOOLEAN",
+        Value::I16(_) => "SMALLINT",
+        Value::I32(_) => "INTEGER",
+        Value::I64(_) => "BIGINT",
+        Value::F32(_) => "REAL",
+        Value::F64(_) => "DOUBLE PRECISION",
+        Value::String(_) => "TEXT",
+        Value::Bytes(_) => "BYTEA",
+        Value::Uuid(_) => "UUID",
+        Value::Decimal(_) => "NUMERIC",
+        Value::Json(_) => "JSONB",
+        #[cfg(feature = "chrono")]
+        Value::Date(_) => "DATE",
+        #[cfg(feature = "chrono")]
+        Value::Time(_) => "TIME",
+        #[cfg(feature = "chrono")]
+        Value::DateTime(_) => "TIMESTAMP",
+        #[cfg(feature = "chrono")]
+        Value::DateTimeTz(_) => "TIMESTAMPTZ",
+        _ => return None,
+    })
 }
 
 /// The type name a CAST uses on each dialect (MySQL's CAST takes only a few).

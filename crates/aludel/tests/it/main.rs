@@ -8,6 +8,7 @@ mod cancel;
 mod engine;
 mod errors;
 mod examples;
+mod expr;
 mod observe;
 mod pool;
 mod results;
