@@ -3,9 +3,9 @@
 
 use aludel::schema::{Column, SqlType, Table};
 use aludel::sql::{
-    and, case, cast, delete, exists, func, insert, literal, select, sq, update, Cte, Expr,
+    case, cast, delete, exists, func, insert, literal, select, sq, update, Cte, Expr,
 };
-use aludel::{params, text, Connection, ErrorKind, Value};
+use aludel::{params, text, Connection, ErrorKind};
 
 use crate::harness::{Kind, TestDb};
 
