@@ -22,6 +22,8 @@ use crate::url::Backend;
 #[derive(Debug, Clone)]
 pub struct Dialect {
     backend: Backend,
+    /// Compiled SQL per statement shape, shared by an engine's connections.
+    cache: Option<Arc<crate::sql::cache::CompiledCache>>,
     /// Server version packed as `major << 16 | minor << 8 | patch`; 0 until
     /// the first connection reports it. MariaDB sets the top bit.
     server: Arc<AtomicU32>,
@@ -32,10 +34,28 @@ const MARIADB: u32 = 1 << 31;
 impl Dialect {
     /// The dialect of `backend`, before any server version is known.
     pub fn new(backend: Backend) -> Self {
+        Self::with_compiled_cache(backend, 500)
+    }
+
+    /// The dialect of `backend` keeping the SQL compiled for up to
+    /// `capacity` statement shapes (0: compile every time). SQLAlchemy's
+    /// `query_cache_size`, default 500.
+    pub fn with_compiled_cache(backend: Backend, capacity: usize) -> Self {
         Dialect {
             backend,
+            cache: (capacity > 0)
+                .then(|| Arc::new(crate::sql::cache::CompiledCache::new(capacity))),
             server: Arc::new(AtomicU32::new(0)),
         }
+    }
+
+    pub(crate) fn compiled_cache(&self) -> Option<&crate::sql::cache::CompiledCache> {
+        self.cache.as_deref()
+    }
+
+    /// How many statement shapes the compiled cache holds now.
+    pub fn compiled_cache_len(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.len())
     }
 
     /// The backend this dialect speaks to.

@@ -199,6 +199,7 @@ pub struct EngineBuilder {
     isolation: Option<IsolationLevel>,
     connect_timeout: Duration,
     statement_cache_size: usize,
+    compiled_cache_size: usize,
     sqlite_foreign_keys: Option<bool>,
 }
 
@@ -217,6 +218,7 @@ impl EngineBuilder {
             isolation: None,
             connect_timeout: Duration::from_secs(10),
             statement_cache_size: 256,
+            compiled_cache_size: 500,
             sqlite_foreign_keys: None,
         }
     }
@@ -281,6 +283,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Statement shapes whose compiled SQL is kept (default 500, as
+    /// SQLAlchemy's `query_cache_size`; 0 compiles every time).
+    pub fn compiled_cache_size(mut self, n: usize) -> Self {
+        self.compiled_cache_size = n;
+        self
+    }
+
     /// Enforce foreign keys on SQLite (`PRAGMA foreign_keys = ON`); on by
     /// default, unlike SQLite itself. The URL option `foreign_keys=off`
     /// also turns it off.
@@ -314,7 +323,7 @@ impl EngineBuilder {
             sqlite_foreign_keys: self.sqlite_foreign_keys,
         };
         let options = ConnectOptions::from_url(&self.url, &settings)?;
-        let dialect = Dialect::new(self.url.backend());
+        let dialect = Dialect::with_compiled_cache(self.url.backend(), self.compiled_cache_size);
         let memory = self.url.backend() == Backend::Sqlite && self.url.is_memory();
         // An in-memory SQLite database lives in its one connection: share it
         // (SQLAlchemy's StaticPool) and never recycle it.

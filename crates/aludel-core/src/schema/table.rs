@@ -326,6 +326,12 @@ impl Table {
         &self.inner.name
     }
 
+    /// An address unique to this table definition while it lives (clones
+    /// share it), for caches keyed by statement shape.
+    pub(crate) fn identity(&self) -> *const () {
+        Arc::as_ptr(&self.inner) as *const ()
+    }
+
     /// The schema (PostgreSQL schema, MySQL database) it lives in, if not the default.
     pub fn schema(&self) -> Option<&str> {
         self.inner.schema.as_deref()

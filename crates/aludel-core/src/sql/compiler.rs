@@ -31,6 +31,8 @@ pub(crate) struct Compiler<'a> {
     used_params: Vec<bool>,
     scopes: Vec<Vec<Scope>>,
     ctes: Vec<(String, Vec<String>)>,
+    /// While filling the compiled cache: where each bound value came from.
+    record: Option<super::cache::Recorder>,
 }
 
 fn unsupported(what: &str, d: &Dialect) -> Error {
@@ -50,7 +52,17 @@ impl<'a> Compiler<'a> {
             used_params: vec![false; params.len()],
             scopes: Vec::new(),
             ctes: Vec::new(),
+            record: None,
         }
+    }
+
+    pub(crate) fn recording(mut self, rec: super::cache::Recorder) -> Self {
+        self.record = Some(rec);
+        self
+    }
+
+    pub(crate) fn take_recorder(&mut self) -> Option<super::cache::Recorder> {
+        self.record.take()
     }
 
     pub(crate) fn finish(self) -> Result<CompiledStatement<'static>> {
@@ -76,7 +88,10 @@ impl<'a> Compiler<'a> {
         self.out.push_str(&q);
     }
 
-    fn bind(&mut self, v: Value) {
+    fn bind(&mut self, v: Value, src: super::cache::BindSrc) {
+        if let Some(rec) = &mut self.record {
+            rec.note(src, self.params);
+        }
         self.values.push(v);
         if self.d.backend() == Backend::Postgres {
             let n = self.values.len();
@@ -178,7 +193,7 @@ impl<'a> Compiler<'a> {
     pub(crate) fn expr(&mut self, e: &Expr) -> Result<()> {
         match e {
             Expr::Column(c) => self.column(c)?,
-            Expr::Value(v) => self.bind(v.clone()),
+            Expr::Value(v) => self.bind(v.clone(), super::cache::BindSrc::of(v)),
             Expr::Null => self.w("NULL"),
             Expr::Param(name) => self.param(name)?,
             Expr::Star(None) => self.w("*"),
@@ -197,7 +212,7 @@ impl<'a> Compiler<'a> {
             Expr::Binary(op, l, r) => {
                 // `x = NULL` is never true: write IS NULL, as SQLAlchemy does.
                 if matches!(**r, Expr::Null) && matches!(op, BinOp::Eq | BinOp::Ne) {
-                    return self.expr(&Expr::IsNull(l.clone(), *op == BinOp::Ne));
+                    return self.is_null(l, *op == BinOp::Ne);
                 }
                 self.w("(");
                 self.expr(l)?;
@@ -400,6 +415,17 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    fn is_null(&mut self, inner: &Expr, negated: bool) -> Result<()> {
+        self.w("(");
+        self.expr(inner)?;
+        self.w(if negated {
+            " IS NOT NULL)"
+        } else {
+            " IS NULL)"
+        });
+        Ok(())
+    }
+
     /// A selected expression. PostgreSQL cannot infer the type of a bare
     /// parameter in the select list (`SELECT $1` is text), so a value there
     /// carries a cast to its own type, as SQLAlchemy's asyncpg dialect does.
@@ -407,7 +433,7 @@ impl<'a> Compiler<'a> {
         let pg = self.d.backend() == Backend::Postgres;
         match e {
             Expr::Value(v) if pg => {
-                self.bind(v.clone());
+                self.bind(v.clone(), super::cache::BindSrc::of(v));
                 if let Some(ty) = pg_value_type(v) {
                     self.w("::");
                     self.w(ty);
@@ -436,7 +462,7 @@ impl<'a> Compiler<'a> {
             Some(i) => {
                 self.used_params[i] = true;
                 let v = self.params.as_slice()[i].1.clone();
-                self.bind(v);
+                self.bind(v, super::cache::BindSrc::Param(i));
                 Ok(())
             }
             None => Err(Error::new(
@@ -451,7 +477,7 @@ impl<'a> Compiler<'a> {
         self.list(items, |c, o| {
             // MySQL has no NULLS FIRST/LAST: sort on `x IS NULL` first.
             if let (true, Some(nulls)) = (mysql, o.nulls) {
-                c.expr(&Expr::IsNull(Box::new(o.expr.clone()), false))?;
+                c.is_null(&o.expr, false)?;
                 c.w(if nulls == Nulls::First {
                     " DESC, "
                 } else {
@@ -616,32 +642,48 @@ impl<'a> Compiler<'a> {
             self.w(" ORDER BY ");
             self.order_items(&s.order_by)?;
         }
-        self.limit_offset(s.limit, s.offset);
+        self.limit_offset(&s.limit, &s.offset);
         Ok(())
     }
 
     fn conjunction(&mut self, items: &[Expr]) -> Result<()> {
         match items {
             [one] => self.expr(one),
-            many => self.expr(&Expr::And(many.to_vec())),
+            many => {
+                self.w("(");
+                for (i, item) in many.iter().enumerate() {
+                    if i > 0 {
+                        self.w(" AND ");
+                    }
+                    self.expr(item)?;
+                }
+                self.w(")");
+                Ok(())
+            }
         }
     }
 
-    fn limit_offset(&mut self, limit: Option<u64>, offset: Option<u64>) {
-        let as_value = |n: u64| Value::I64(i64::try_from(n).unwrap_or(i64::MAX));
+    fn limit_offset(&mut self, limit: &Option<u64>, offset: &Option<u64>) {
+        use super::cache::BindSrc;
+        let count = |c: &mut Self, n: &u64| {
+            c.bind(
+                Value::I64(i64::try_from(*n).unwrap_or(i64::MAX)),
+                BindSrc::of(n),
+            );
+        };
         match (self.d.backend(), limit, offset) {
             (_, None, None) => {}
             (Backend::Mysql, Some(l), None) => {
                 self.w(" LIMIT ");
-                self.bind(as_value(l));
+                count(self, l);
             }
             (Backend::Mysql, l, Some(o)) => {
                 self.w(" LIMIT ");
-                self.bind(as_value(o));
+                count(self, o);
                 self.w(", ");
                 // MySQL has no OFFSET without LIMIT: the largest row count.
                 match l {
-                    Some(l) => self.bind(as_value(l)),
+                    Some(l) => count(self, l),
                     None => self.w("18446744073709551615"),
                 }
             }
@@ -649,7 +691,7 @@ impl<'a> Compiler<'a> {
                 match l {
                     Some(l) => {
                         self.w(" LIMIT ");
-                        self.bind(as_value(l));
+                        count(self, l);
                     }
                     // SQLite needs a LIMIT before OFFSET: -1 is "no limit".
                     None if backend == Backend::Sqlite => self.w(" LIMIT -1"),
@@ -657,7 +699,7 @@ impl<'a> Compiler<'a> {
                 }
                 if let Some(o) = o {
                     self.w(" OFFSET ");
-                    self.bind(as_value(o));
+                    count(self, o);
                 }
             }
         }
@@ -1079,9 +1121,7 @@ macro_rules! executable {
                 dialect: &Dialect,
                 params: Params,
             ) -> Result<CompiledStatement<'s>> {
-                let mut c = Compiler::new(dialect, &params);
-                c.$method(self)?;
-                c.finish()
+                super::cache::compile(self, dialect, params, |c, stmt| c.$method(stmt))
             }
         }
     };
@@ -1263,6 +1303,59 @@ mod tests {
             sqlite,
             r#"SELECT "users"."name", (SELECT count(*) FROM "posts" WHERE ("posts"."user_id" = "users"."id")) AS "n" FROM "users" WHERE EXISTS (SELECT "posts"."id" FROM "posts" WHERE ("posts"."user_id" = "users"."id"))"#
         );
+    }
+
+    #[test]
+    fn compiled_cache_reuses_sql_with_new_values() {
+        let u = users();
+        let d = Dialect::new(Backend::Postgres);
+        let q = |name: &str, n: u64| {
+            select([u.c("id")])
+                .filter(u.c("name").eq(name))
+                .filter(u.c("order").gt(1))
+                .order_by([u.c("name").desc().nulls_first()])
+                .limit(n)
+        };
+        let (qa, qb) = (q("Ada", 5), q("Grace", 7));
+        let a = qa.compile(&d, Params::new()).unwrap();
+        assert_eq!(d.compiled_cache_len(), 1);
+        let b = qb.compile(&d, Params::new()).unwrap();
+        assert_eq!(d.compiled_cache_len(), 1, "same shape, one entry");
+        assert_eq!(a.sql, b.sql);
+        assert_eq!(
+            b.values,
+            [Value::from("Grace"), Value::I32(1), Value::I64(7)]
+        );
+        // Another shape (no limit) is another entry with other SQL.
+        let qc = select([u.c("id")]).filter(u.c("name").eq("x"));
+        let c = qc.compile(&d, Params::new()).unwrap();
+        assert_ne!(c.sql, a.sql);
+        assert_eq!(d.compiled_cache_len(), 2);
+        // MySQL's emulated NULLS FIRST repeats the expression: still cached.
+        let my = Dialect::new(Backend::Mysql);
+        let a = qa.compile(&my, Params::new()).unwrap();
+        let b = qb.compile(&my, Params::new()).unwrap();
+        assert_eq!(my.compiled_cache_len(), 1);
+        assert_eq!(a.sql, b.sql);
+        assert_eq!(
+            b.values,
+            [Value::from("Grace"), Value::I32(1), Value::I64(7)]
+        );
+        // Named parameters come from the Params of each execution.
+        let p = select([u.c("id")]).filter(u.c("name").eq(bindparam("n")));
+        let one = p.compile(&d, crate::params! { "n": "a" }).unwrap();
+        let two = p.compile(&d, crate::params! { "n": "b" }).unwrap();
+        assert_eq!(
+            (one.values, two.values),
+            (vec![Value::from("a")], vec![Value::from("b")])
+        );
+        assert_eq!(
+            p.compile(&d, Params::new()).unwrap_err().kind(),
+            crate::ErrorKind::Bind
+        );
+        let uncached = Dialect::with_compiled_cache(Backend::Postgres, 0);
+        qa.compile(&uncached, Params::new()).unwrap();
+        assert_eq!(uncached.compiled_cache_len(), 0);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SQL statements: textual SQL with named binds, parameters, and what a
 //! connection can execute.
 
+pub(crate) mod cache;
 mod compiler;
 mod expr;
 mod select;
