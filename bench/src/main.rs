@@ -2,6 +2,7 @@
 //! mysql_async): select N rows into structs, and insert N rows in one
 //! multi-row INSERT inside a transaction. See README.md.
 
+mod compile;
 mod data;
 mod harness;
 mod mysql;
@@ -169,6 +170,7 @@ async fn main() -> ExitCode {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
 
+    let compile_md = compile::run(args.quick);
     let mut outcomes = Vec::new();
     for &kind in &args.backends {
         eprintln!("== {} ==", kind.title());
@@ -254,6 +256,7 @@ async fn main() -> ExitCode {
             }
         }
     }
+    md.push_str(&compile_md);
     print!("{md}");
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");

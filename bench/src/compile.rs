@@ -1,0 +1,96 @@
+//! The compiled cache: building the same statement shape again with new
+//! values, compiled through a dialect with and without the cache.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use aludel::schema::{Column, SqlType, Table};
+use aludel::sql::{func, select, Select};
+use aludel::{Backend, Dialect, Executable, Params};
+
+fn tables() -> (Table, Table) {
+    let users = Table::builder("users")
+        .column(Column::new("id", SqlType::BigInteger).primary_key())
+        .column(Column::new("name", SqlType::string(50)).not_null())
+        .column(Column::new("email", SqlType::string(100)).not_null())
+        .column(Column::new("age", SqlType::Integer))
+        .build()
+        .expect("users");
+    let posts = Table::builder("posts")
+        .column(Column::new("id", SqlType::BigInteger).primary_key())
+        .column(Column::new("user_id", SqlType::BigInteger).references("users.id"))
+        .column(Column::new("title", SqlType::string(100)))
+        .build()
+        .expect("posts");
+    (users, posts)
+}
+
+/// A typical request's query: a join, three filters, a group, an order and a page.
+fn statement(users: &Table, posts: &Table, i: u64) -> Select {
+    select([
+        users.c("id"),
+        users.c("name"),
+        func::count(posts.c("id")).label("posts"),
+    ])
+    .from(users)
+    .left_join(posts)
+    .filter(users.c("name").like(format!("user{}%", i % 10)))
+    .filter(users.c("age").between(18, 65))
+    .filter(users.c("email").ne(""))
+    .group_by([users.c("id"), users.c("name")])
+    .order_by([users.c("name").asc()])
+    .limit(20)
+    .offset(i % 100)
+}
+
+/// Median ns per build+compile over `samples` runs of `iters`.
+fn time(dialect: &Dialect, users: &Table, posts: &Table, iters: u64, samples: usize) -> f64 {
+    let mut per = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        for i in 0..iters {
+            let stmt = statement(users, posts, i);
+            let compiled = stmt.compile(dialect, Params::new()).expect("compiles");
+            black_box(compiled.values.len());
+        }
+        per.push(start.elapsed().as_nanos() as f64 / iters as f64);
+    }
+    per.sort_by(|a, b| a.total_cmp(b));
+    per[per.len() / 2]
+}
+
+/// The markdown section for the results file.
+pub fn run(quick: bool) -> String {
+    let (users, posts) = tables();
+    let (iters, samples) = if quick { (2_000, 3) } else { (20_000, 7) };
+    let mut md = String::from(
+        "\n## Compiled cache (a join + 3 filters + group + order + page, built and compiled per call)\n\n\
+         | dialect | no cache ns/op | cache ns/op | speed-up |\n| --- | ---: | ---: | ---: |\n",
+    );
+    let started = Instant::now();
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let cold = Dialect::with_compiled_cache(backend, 0);
+        let warm = Dialect::with_compiled_cache(backend, 500);
+        let no_cache = time(&cold, &users, &posts, iters, samples);
+        let cache = time(&warm, &users, &posts, iters, samples);
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.0} | {:.2}× |",
+            warm.name(),
+            no_cache,
+            cache,
+            no_cache / cache
+        );
+        eprintln!(
+            "[compile] {}: {no_cache:.0} ns without cache, {cache:.0} ns with",
+            warm.name()
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n(both columns include building the statement; {:?})",
+        Duration::from_secs_f64(started.elapsed().as_secs_f64().round())
+    );
+    md
+}
