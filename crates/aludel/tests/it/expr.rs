@@ -396,3 +396,49 @@ all_backends!(
     insert_update_delete_upsert,
     hostile_values,
 );
+
+/// Hostile identifiers are quoted by the dialect everywhere the expression
+/// language writes them.
+async fn hostile_identifiers(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let names = ["select", "we\"ird", "back`tick", "it's", "sp ace", "é日本"];
+    let table = names
+        .iter()
+        .fold(Table::builder("order"), |t, n| {
+            t.column(Column::new(*n, SqlType::string(40)))
+        })
+        .build()?;
+    let d = engine.dialect();
+    let cols: Vec<String> = names
+        .iter()
+        .map(|n| format!("{} VARCHAR(40)", d.quote_identifier(n)))
+        .collect();
+    let ddl = format!(
+        "CREATE TABLE {} ({})",
+        d.quote_identifier("order"),
+        cols.join(", ")
+    );
+    let mut conn = engine.connect().await?;
+    conn.exec_driver_sql(&ddl, &[]).await?;
+    conn.commit().await?;
+    let row: Vec<(String, Expr)> = names
+        .iter()
+        .map(|n| (n.to_string(), Expr::from(format!("v-{n}"))))
+        .collect();
+    conn.execute(&insert(&table).values(row), ()).await?;
+    for n in names {
+        let q = select([table.c(n)]).filter(table.c(n).eq(format!("v-{n}")));
+        assert_eq!(
+            conn.execute(&q, ()).await?.scalar_one::<String>()?,
+            format!("v-{n}")
+        );
+    }
+    let up = update(&table)
+        .set("select", "changed")
+        .filter(table.c("it's").eq("v-it's"));
+    assert_eq!(conn.execute(&up, ()).await?.rows_affected(), 1);
+    conn.commit().await?;
+    Ok(())
+}
+
+all_backends!(hostile_identifiers);
