@@ -917,6 +917,10 @@ impl<'a> Compiler<'a> {
                 self.w(" WHERE ");
                 self.conjunction(&u.filters)?;
             }
+            // MariaDB has INSERT and DELETE … RETURNING, not UPDATE's.
+            if !u.returning.is_empty() && self.d.backend() == Backend::Mysql {
+                return Err(unsupported("UPDATE … RETURNING", self.d));
+            }
             self.returning(&u.returning)
         })();
         self.scopes.pop();

@@ -314,9 +314,29 @@ async fn insert_update_delete_upsert(db: TestDb) -> aludel::Result<()> {
     assert_eq!(age, 37);
     let missing = conn.execute(&up, ()).await;
     assert_err!(missing, ErrorKind::Bind);
-    // DELETE.
-    let del = delete(&p).filter(p.c("score").is_null());
-    assert_eq!(conn.execute(&del, ()).await?.rows_affected(), 2);
+    // UPDATE … RETURNING: PostgreSQL and SQLite; MariaDB has none.
+    let ret = update(&u)
+        .set("age", 40)
+        .filter(u.c("name").eq("Edsger"))
+        .returning([u.c("age")]);
+    match db.kind {
+        Kind::Mysql => {
+            let e = assert_err!(conn.execute(&ret, ()).await, ErrorKind::Unsupported);
+            assert!(
+                e.to_string()
+                    .contains("UPDATE … RETURNING is not supported by the mariadb dialect"),
+                "{e}"
+            );
+        }
+        _ => assert_eq!(conn.execute(&ret, ()).await?.scalar_one::<i64>()?, 40),
+    }
+    // DELETE … RETURNING (MariaDB has it).
+    let del = delete(&p)
+        .filter(p.c("score").is_null())
+        .returning([p.c("title")]);
+    let mut gone: Vec<String> = conn.execute(&del, ()).await?.scalars()?;
+    gone.sort();
+    assert_eq!(gone, ["Grace", "Kernel"]);
     // Upsert on the primary key.
     let up = insert(&u)
         .values([
