@@ -111,7 +111,7 @@ impl Dialect {
     /// DDL cannot take bound parameters; statements always bind values.
     /// Strings have their quotes doubled; a backslash is written so that it
     /// means itself whatever the server's settings (an `E'…'` string on
-    /// PostgreSQL, a hex literal on MySQL).
+    /// PostgreSQL, `(CONVERT(X'…' USING utf8mb4))` on MySQL).
     ///
     /// ```
     /// use aludel_core::{Dialect, Value, url::Backend};

@@ -30,7 +30,7 @@ pub(crate) fn column_type(ty: &SqlType, column: &str) -> Result<String> {
         SqlType::Enum { variants, .. } => {
             let values = variants
                 .iter()
-                .map(|v| string_literal(v))
+                .map(|v| enum_literal(v))
                 .collect::<Result<Vec<_>>>()?;
             format!("ENUM({})", values.join(", "))
         }
@@ -38,17 +38,30 @@ pub(crate) fn column_type(ty: &SqlType, column: &str) -> Result<String> {
     })
 }
 
-/// A string literal that means the same whatever the `sql_mode`: quotes
+/// A string value that means the same whatever the `sql_mode`: quotes
 /// doubled; a string holding a backslash or a control character is written
-/// as a hex literal with a character set introducer (`_utf8mb4 X'…'`), which
-/// no `NO_BACKSLASH_ESCAPES` setting changes.
+/// as the expression `(CONVERT(X'…' USING utf8mb4))`, which no
+/// `NO_BACKSLASH_ESCAPES` setting changes. (Not a bare `_utf8mb4 X'…'`:
+/// MariaDB re-parses a TEXT or JSON column's default from its own printing
+/// of the string, which breaks on a quote followed by a backslash.)
 pub(crate) fn string_literal(s: &str) -> Result<String> {
     super::check_no_nul(s)?;
     if s.contains('\\') || s.chars().any(char::is_control) {
-        Ok(format!("_utf8mb4 X'{}'", super::hex(s.as_bytes())))
+        Ok(format!(
+            "(CONVERT(X'{}' USING utf8mb4))",
+            super::hex(s.as_bytes())
+        ))
     } else {
         Ok(super::quote_doubling(s))
     }
+}
+
+/// An ENUM variant, which must be a plain literal: quotes doubled and
+/// backslashes doubled (MySQL's default `sql_mode`, without
+/// `NO_BACKSLASH_ESCAPES`).
+fn enum_literal(s: &str) -> Result<String> {
+    super::check_no_nul(s)?;
+    Ok(super::quote_doubling(&s.replace('\\', "\\\\")))
 }
 
 /// A value as a MySQL literal (booleans as 1 and 0, UUIDs as 32 hex digits,

@@ -1160,7 +1160,7 @@ mod tests {
         );
         assert!(
             sql(Backend::Mysql)
-                .contains("`we\"ird``na'me é 日本` VARCHAR(10) DEFAULT _utf8mb4 X'6127625C63'"),
+                .contains("`we\"ird``na'me é 日本` VARCHAR(10) DEFAULT (CONVERT(X'6127625C63' USING utf8mb4))"),
             "{}",
             sql(Backend::Mysql)
         );
