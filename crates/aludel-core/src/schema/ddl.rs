@@ -1178,4 +1178,68 @@ mod tests {
         assert!(d.render_literal(&crate::Value::from("a\0b")).is_err());
         assert_eq!(d.render_literal(&crate::Value::F64(1.0)).unwrap(), "1.0");
     }
+
+    #[test]
+    fn drop_index_and_foreign_key_per_dialect() {
+        let md = rich_schema();
+        let posts = md.table("posts").unwrap();
+        let sql = |b, f: &dyn Fn(&DdlCompiler<'_>) -> String| {
+            let d = Dialect::new(b);
+            f(&DdlCompiler::new(&d, &md))
+        };
+        assert_eq!(
+            sql(Backend::Postgres, &|c| c.drop_index(posts, 0)),
+            r#"DROP INDEX "ix_posts_title""#
+        );
+        assert_eq!(
+            sql(Backend::Mysql, &|c| c.drop_index(posts, 0)),
+            "DROP INDEX `ix_posts_title` ON `posts`"
+        );
+        assert_eq!(
+            sql(Backend::Mysql, &|c| c.drop_foreign_key(posts, 0).unwrap()),
+            "ALTER TABLE `posts` DROP FOREIGN KEY `fk_posts_user_id_users`"
+        );
+        assert_eq!(
+            sql(Backend::Postgres, &|c| c
+                .drop_foreign_key(posts, 0)
+                .unwrap()),
+            r#"ALTER TABLE "posts" DROP CONSTRAINT "fk_posts_user_id_users""#
+        );
+        let lite = Dialect::new(Backend::Sqlite);
+        let err = DdlCompiler::new(&lite, &md)
+            .add_foreign_key(posts, 0)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(err.to_string().contains("\"posts\""), "{err}");
+    }
+
+    #[cfg(feature = "chrono")]
+    #[test]
+    fn temporal_and_binary_literals() {
+        use crate::Value;
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        let at = day.and_hms_opt(1, 2, 3).unwrap().and_utc();
+        let pg = Dialect::new(Backend::Postgres);
+        let my = Dialect::new(Backend::Mysql);
+        assert_eq!(
+            pg.render_literal(&Value::Date(day)).unwrap(),
+            "'2024-02-29'"
+        );
+        assert_eq!(
+            pg.render_literal(&Value::DateTimeTz(at)).unwrap(),
+            "'2024-02-29 01:02:03.000000+00:00'"
+        );
+        assert_eq!(
+            my.render_literal(&Value::DateTimeTz(at)).unwrap(),
+            "'2024-02-29 01:02:03.000000'"
+        );
+        assert_eq!(
+            my.render_literal(&Value::Bytes(vec![0, 255])).unwrap(),
+            "X'00FF'"
+        );
+        assert_eq!(
+            pg.render_literal(&Value::Bytes(vec![0, 255])).unwrap(),
+            "decode('00FF', 'hex')"
+        );
+    }
 }
