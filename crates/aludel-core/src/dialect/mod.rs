@@ -7,8 +7,15 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::schema::SqlType;
 use crate::sql::text::Placeholder;
 use crate::url::Backend;
+use crate::value::Value;
+
+pub(crate) mod mysql;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 /// The SQL dialect of one backend, shared by an engine and its connections.
 ///
@@ -118,6 +125,62 @@ impl Dialect {
         out
     }
 
+    /// A value written as an SQL literal, escaped for this dialect.
+    ///
+    /// Only DDL uses it (a column's `DEFAULT`, an enum's values), because
+    /// DDL cannot take bound parameters; statements always bind values.
+    /// Strings have their quotes doubled; a backslash is written so that it
+    /// means itself whatever the server's settings (an `E'…'` string on
+    /// PostgreSQL, `(CONVERT(X'…' USING utf8mb4))` on MySQL).
+    ///
+    /// ```
+    /// use aludel_core::{Dialect, Value, url::Backend};
+    /// let pg = Dialect::new(Backend::Postgres);
+    /// assert_eq!(pg.render_literal(&Value::from("it's"))?, "'it''s'");
+    /// assert_eq!(pg.render_literal(&Value::from(r"a\b"))?, r"E'a\\b'");
+    /// assert_eq!(pg.render_literal(&Value::Bool(true))?, "true");
+    /// let lite = Dialect::new(Backend::Sqlite);
+    /// assert_eq!(lite.render_literal(&Value::Bool(true))?, "1");
+    /// assert!(lite.render_literal(&Value::F64(f64::NAN)).is_err());
+    /// # Ok::<(), aludel_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a value with no literal form: a
+    /// non-finite float, or text containing a NUL character.
+    pub fn render_literal(&self, value: &Value) -> Result<String> {
+        match self.backend {
+            Backend::Postgres => postgres::render_literal(value),
+            Backend::Mysql => mysql::render_literal(value),
+            _ => sqlite::render_literal(value),
+        }
+    }
+
+    /// The column type `ty` as this dialect's DDL writes it; `column` names
+    /// the column in errors.
+    ///
+    /// ```
+    /// use aludel_core::{Dialect, schema::SqlType, url::Backend};
+    /// let my = Dialect::new(Backend::Mysql);
+    /// assert_eq!(my.column_type(&SqlType::datetime(), "at")?, "DATETIME(6)");
+    /// let err = my.column_type(&SqlType::String(None), "name").unwrap_err();
+    /// assert!(err.to_string().contains("VARCHAR requires a length on mysql"));
+    /// let pg = Dialect::new(Backend::Postgres);
+    /// assert_eq!(pg.column_type(&SqlType::Json, "doc")?, "JSONB");
+    /// # Ok::<(), aludel_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a type the dialect cannot store, naming
+    /// the column (a VARCHAR without a length on MySQL).
+    pub fn column_type(&self, ty: &SqlType, column: &str) -> Result<String> {
+        match self.backend {
+            Backend::Postgres => postgres::column_type(ty, column),
+            Backend::Mysql => mysql::column_type(ty, column),
+            _ => sqlite::column_type(ty, column),
+        }
+    }
+
     /// Whether INSERT … RETURNING works: PostgreSQL, the bundled SQLite
     /// (≥ 3.35) and MariaDB ≥ 10.5; not MySQL.
     pub fn supports_returning(&self) -> bool {
@@ -171,6 +234,99 @@ impl Dialect {
             _ => format!("SET SESSION TRANSACTION ISOLATION LEVEL {name}"),
         })
     }
+}
+
+/// `'…'` with single quotes doubled.
+fn quote_doubling(s: &str) -> String {
+    quote_with('\'', s)
+}
+
+/// `s` between `q`s, doubling any `q` inside.
+fn quote_with(q: char, s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        if c == q {
+            out.push(q);
+        }
+        out.push(c);
+    }
+    out.push(q);
+    out
+}
+
+fn check_no_nul(s: &str) -> Result<()> {
+    if s.contains('\0') {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "a string literal cannot contain a NUL character",
+        ));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02X}");
+    }
+    out
+}
+
+/// The length of an enum's VARCHAR where it has no type of its own: the
+/// longest variant in characters (at least 1).
+pub(crate) fn enum_length(variants: &[String]) -> usize {
+    variants
+        .iter()
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(1)
+}
+
+/// The spelling shared by the dialects (the generic names).
+fn generic_type(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Numeric {
+            precision: Some(p),
+            scale: Some(s),
+        } => format!("NUMERIC({p}, {s})"),
+        other => other.to_string(),
+    }
+}
+
+/// The literals every dialect writes alike: NULL, numbers, strings (through
+/// the dialect's `string`), dates and times as ISO text, JSON as its text.
+fn common_literal(value: &Value, string: fn(&str) -> Result<String>) -> Result<String> {
+    Ok(match value {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => if *b { "1" } else { "0" }.into(),
+        Value::I16(v) => v.to_string(),
+        Value::I32(v) => v.to_string(),
+        Value::I64(v) => v.to_string(),
+        Value::F32(v) => finite(f64::from(*v))?,
+        Value::F64(v) => finite(*v)?,
+        Value::String(s) => string(s)?,
+        Value::Decimal(d) => d.to_string(),
+        Value::Json(j) => string(&j.to_string())?,
+        Value::Uuid(u) => string(&u.simple().to_string())?,
+        Value::Bytes(b) => format!("X'{}'", hex(b)),
+        #[cfg(feature = "chrono")]
+        other => string(&crate::value::temporal_text(other).unwrap_or_default())?,
+    })
+}
+
+fn finite(v: f64) -> Result<String> {
+    if !v.is_finite() {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{v} has no SQL literal form"),
+        ));
+    }
+    // `{:?}` is the shortest text that reads back as the same float and
+    // keeps a decimal point or exponent (1.0, 1e300).
+    Ok(format!("{v:?}"))
 }
 
 /// A transaction isolation level, as SQLAlchemy's `isolation_level` names them.

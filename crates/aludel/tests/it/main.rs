@@ -5,6 +5,7 @@
 mod harness;
 
 mod cancel;
+mod ddl;
 mod engine;
 mod errors;
 mod examples;
