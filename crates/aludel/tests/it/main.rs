@@ -10,5 +10,6 @@ mod errors;
 mod examples;
 mod observe;
 mod pool;
+mod reflect;
 mod results;
 mod values;
