@@ -559,3 +559,65 @@ all_backends!(
     reflect_tables,
     hostile_identifiers,
 );
+
+/// SQLite's own cases: the rowid, WITHOUT ROWID, `REFERENCES t` without
+/// columns, unnamed CHECKs (no name to report), declared types by affinity.
+#[tokio::test]
+async fn sqlite_specifics() -> aludel::Result<()> {
+    let engine = aludel::create_engine("sqlite://")?;
+    let ddl = [
+        "CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, v)",
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID",
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, n UNSIGNED BIG INT, s LONG VARCHAR, m MONEY)",
+        "CREATE TABLE r (
+            id INTEGER PRIMARY KEY,
+            a_id INTEGER CONSTRAINT fk_r_a REFERENCES a ON DELETE SET DEFAULT,
+            x INTEGER CHECK (x > 0) CONSTRAINT ck_r_x_small CHECK (x < 10)
+        )",
+    ];
+    for sql in ddl {
+        engine.execute(text(sql), ()).await?;
+    }
+    let inspector = engine.inspector();
+    assert_eq!(
+        inspector.table_names().await?,
+        ["a", "big", "r", "w"],
+        "sqlite_sequence is a system table"
+    );
+    let a = inspector.columns("a").await?;
+    assert!(a[0].autoincrement && !a[0].nullable);
+    assert_eq!(
+        a[1].sql_type,
+        SqlType::LargeBinary,
+        "no declared type: BLOB affinity"
+    );
+    let w = inspector.columns("w").await?;
+    assert!(!w[0].autoincrement, "WITHOUT ROWID: no rowid to alias");
+    let big = inspector.columns("big").await?;
+    assert!(!big[0].autoincrement, "only INTEGER aliases the rowid");
+    let types: Vec<&SqlType> = big.iter().map(|c| &c.sql_type).collect();
+    assert_eq!(
+        types,
+        [
+            &SqlType::BigInteger,
+            &SqlType::Integer,
+            &SqlType::Text,
+            &SqlType::Numeric {
+                precision: None,
+                scale: None
+            }
+        ]
+    );
+    let fks = inspector.foreign_keys("r").await?;
+    assert_eq!(fks.len(), 1);
+    assert_eq!(fks[0].name.as_deref(), Some("fk_r_a"));
+    assert_eq!(fks[0].referred_columns, ["id"], "the referred primary key");
+    assert_eq!(fks[0].on_delete, Some(ReferentialAction::SetDefault));
+    let checks = inspector.check_constraints("r").await?;
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(
+        (checks[0].name.as_str(), checks[0].sql.as_str()),
+        ("ck_r_x_small", "x < 10")
+    );
+    Ok(())
+}
