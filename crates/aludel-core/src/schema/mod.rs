@@ -1,13 +1,16 @@
 //! The schema as data: [`MetaData`], [`Table`], [`Column`], types,
-//! constraints and the naming convention, and the DDL that creates and
-//! drops them ([`DdlCompiler`], [`MetaData::create_all`]).
+//! constraints and the naming convention; the DDL that creates and drops
+//! them ([`DdlCompiler`], [`MetaData::create_all`]); and [`Inspector`],
+//! which reads them back from a live database.
 
 mod ddl;
+mod inspect;
 mod naming;
 mod table;
 mod types;
 
 pub use ddl::{DdlCompiler, DdlOptions};
+pub use inspect::{Inspector, ReflectedColumn, ReflectedPrimaryKey};
 pub use naming::NamingConvention;
 pub use table::{
     CheckConstraint, Column, ConstraintNames, ForeignKey, Index, MetaData, ReferentialAction,

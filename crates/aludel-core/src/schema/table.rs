@@ -551,6 +551,18 @@ impl TableBuilder {
         self
     }
 
+    /// A UNIQUE constraint given whole, with its name if it has one.
+    pub fn unique_constraint(mut self, constraint: UniqueConstraint) -> Self {
+        self.inner.uniques.push(constraint);
+        self
+    }
+
+    /// An index given whole, with its name if it has one.
+    pub fn add_index(mut self, index: Index) -> Self {
+        self.inner.indexes.push(index);
+        self
+    }
+
     /// A CHECK constraint named `name` (conventionally `ck_<table>_<name>`).
     pub fn check(mut self, name: impl Into<String>, sql: impl Into<String>) -> Self {
         self.inner.checks.push(CheckConstraint {

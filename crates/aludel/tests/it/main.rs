@@ -12,5 +12,6 @@ mod examples;
 mod expr;
 mod observe;
 mod pool;
+mod reflect;
 mod results;
 mod values;
