@@ -589,6 +589,10 @@ impl<T> Clone for Col<T> {
 impl<T> Copy for Col<T> {}
 
 /// A value or expression usable where a `Col<T>` is compared.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with a column of Rust type `{T}`",
+    label = "expected a `{T}`, a `Col<{T}>` or an untyped `Expr`"
+)]
 pub trait TypedOperand<T> {
     /// The operand as an expression.
     fn into_operand(self) -> Expr;

@@ -14,4 +14,5 @@ mod observe;
 mod pool;
 mod reflect;
 mod results;
+mod ui;
 mod values;
