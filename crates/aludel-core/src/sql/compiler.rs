@@ -1402,4 +1402,219 @@ mod tests {
         let del = delete(&u).filter(u.c("id").eq(1));
         assert_eq!(sql(&del)[2], "DELETE FROM `users` WHERE (`users`.`id` = ?)");
     }
+
+    /// Every construct, compiled for each dialect, as one reviewed snapshot
+    /// per dialect (SQLAlchemy's `assert_compile`).
+    fn constructs() -> Vec<(&'static str, Box<dyn Executable>)> {
+        let (u, p) = (users(), posts());
+        let n = Cte::new("n").columns(["x"]);
+        let older = u.alias("older");
+        vec![
+            ("select all", Box::new(select([u.star()]).from(&u))),
+            (
+                "comparisons",
+                Box::new(select([u.c("id")]).filter(and([
+                    u.c("id").ne(1),
+                    u.c("id").le(9),
+                    u.c("name").eq(Expr::Null),
+                ]))),
+            ),
+            (
+                "in and not in",
+                Box::new(
+                    select([u.c("id")]).filter(
+                        u.c("id")
+                            .in_([1, 2])
+                            .or(u.c("id").not_in(Vec::<i32>::new())),
+                    ),
+                ),
+            ),
+            (
+                "like ilike between",
+                Box::new(
+                    select([u.c("id")]).filter(
+                        u.c("name")
+                            .like("a%")
+                            .and(u.c("name").ilike("B%"))
+                            .and(u.c("id").between(1, 5)),
+                    ),
+                ),
+            ),
+            (
+                "not and is null",
+                Box::new(select([u.c("id")]).filter(not(u.c("name").is_null()))),
+            ),
+            (
+                "join inferred",
+                Box::new(select([u.c("name"), p.c("title")]).from(&u).join(&p)),
+            ),
+            (
+                "left join",
+                Box::new(select([u.c("name"), p.c("title")]).from(&u).left_join(&p)),
+            ),
+            (
+                "self join alias",
+                Box::new(
+                    select([u.c("id"), older.c("id")])
+                        .from(&u)
+                        .join_on(&older, older.c("id").gt(u.c("id"))),
+                ),
+            ),
+            (
+                "group having",
+                Box::new(
+                    select([u.c("name"), func::count_star().label("n")])
+                        .group_by([u.c("name")])
+                        .having(func::count_star().gt(1)),
+                ),
+            ),
+            (
+                "order nulls limit offset",
+                Box::new(
+                    select([u.c("id")])
+                        .order_by([u.c("name").asc().nulls_first(), u.c("id").desc()])
+                        .limit(5)
+                        .offset(10),
+                ),
+            ),
+            ("offset only", Box::new(select([u.c("id")]).offset(10))),
+            (
+                "distinct case cast concat",
+                Box::new(
+                    select([
+                        case([(u.c("id").gt(1), literal("big"))], Some(literal("small")))
+                            .label("size"),
+                        cast(u.c("id"), SqlType::string(10)),
+                        u.c("name").concat("!"),
+                    ])
+                    .distinct(),
+                ),
+            ),
+            (
+                "window",
+                Box::new(select([func::rank().over([u.c("name")], [u.c("id").desc()])]).from(&u)),
+            ),
+            (
+                "exists and scalar subquery",
+                Box::new(
+                    select([
+                        u.c("id"),
+                        select([func::count_star()])
+                            .from(&p)
+                            .filter(p.c("user_id").eq(u.c("id")))
+                            .scalar_subquery()
+                            .label("posts"),
+                    ])
+                    .filter(exists(
+                        select([p.c("id")]).filter(p.c("user_id").eq(u.c("id"))),
+                    )),
+                ),
+            ),
+            (
+                "in select",
+                Box::new(select([u.c("id")]).filter(u.c("id").in_select(select([p.c("user_id")])))),
+            ),
+            (
+                "subquery in from",
+                Box::new(
+                    select([sq("s", "n")])
+                        .from_subquery(select([func::count_star().label("n")]).from(&u), "s"),
+                ),
+            ),
+            (
+                "recursive cte",
+                Box::new(
+                    select([n.c("x")])
+                        .with(
+                            n.clone().recursive(
+                                select([literal(1)]).union_all(
+                                    select([n.c("x").add(1)])
+                                        .from_cte(&n)
+                                        .filter(n.c("x").lt(3)),
+                                ),
+                            ),
+                        )
+                        .from_cte_name("n"),
+                ),
+            ),
+            (
+                "union intersect",
+                Box::new(
+                    select([u.c("id")])
+                        .union(select([p.c("user_id")]))
+                        .intersect(select([p.c("id")])),
+                ),
+            ),
+            (
+                "insert one",
+                Box::new(insert(&u).values([("id", Expr::from(1)), ("name", "a".into())])),
+            ),
+            (
+                "insert from select",
+                Box::new(insert(&u).from_select(["id", "name"], select([p.c("id"), p.c("title")]))),
+            ),
+            (
+                "insert default values",
+                Box::new(insert(&u).values(Vec::<(String, Expr)>::new())),
+            ),
+            (
+                "upsert",
+                Box::new(
+                    insert(&u)
+                        .values([("id", Expr::from(1)), ("name", "a".into())])
+                        .on_conflict_do_update(["id"], ["name"]),
+                ),
+            ),
+            (
+                "insert ignore",
+                Box::new(
+                    insert(&u)
+                        .values([("id", Expr::from(1))])
+                        .on_conflict_do_nothing(["id"]),
+                ),
+            ),
+            (
+                "update",
+                Box::new(
+                    update(&u)
+                        .set("name", u.c("name").concat("x"))
+                        .filter(u.c("id").eq(bindparam("id"))),
+                ),
+            ),
+            ("delete", Box::new(delete(&u).filter(u.c("id").lt(0)))),
+        ]
+    }
+
+    fn snapshot(b: Backend) -> String {
+        let d = Dialect::with_compiled_cache(b, 0);
+        let mut out = String::new();
+        for (name, stmt) in constructs() {
+            let params = if name == "update" {
+                crate::params! { "id": 1 }
+            } else {
+                Params::new()
+            };
+            let line = match stmt.compile(&d, params) {
+                Ok(c) => format!("{}\n   values: {:?}", c.sql, c.values),
+                Err(e) => format!("error: {e}"),
+            };
+            out.push_str(&format!("-- {name}\n{line}\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn snapshot_sqlite() {
+        insta::assert_snapshot!("constructs_sqlite", snapshot(Backend::Sqlite));
+    }
+
+    #[test]
+    fn snapshot_postgresql() {
+        insta::assert_snapshot!("constructs_postgresql", snapshot(Backend::Postgres));
+    }
+
+    #[test]
+    fn snapshot_mysql() {
+        insta::assert_snapshot!("constructs_mysql", snapshot(Backend::Mysql));
+    }
 }
