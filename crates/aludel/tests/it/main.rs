@@ -14,5 +14,6 @@ mod observe;
 mod pool;
 mod reflect;
 mod results;
+mod roundtrip;
 mod ui;
 mod values;
