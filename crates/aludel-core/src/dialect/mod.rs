@@ -109,20 +109,29 @@ impl Dialect {
 
     /// Quote an identifier, doubling any quote character inside it.
     pub fn quote_identifier(&self, ident: &str) -> String {
+        let mut out = String::with_capacity(ident.len() + 2);
+        self.push_quoted(&mut out, ident);
+        out
+    }
+
+    /// Append `ident`, quoted, to `out` (the compiler's allocation-free path).
+    pub(crate) fn push_quoted(&self, out: &mut String, ident: &str) {
         let q = match self.backend {
             Backend::Mysql => '`',
             _ => '"',
         };
-        let mut out = String::with_capacity(ident.len() + 2);
         out.push(q);
-        for c in ident.chars() {
-            if c == q {
-                out.push(q);
+        if ident.contains(q) {
+            for c in ident.chars() {
+                if c == q {
+                    out.push(q);
+                }
+                out.push(c);
             }
-            out.push(c);
+        } else {
+            out.push_str(ident);
         }
         out.push(q);
-        out
     }
 
     /// A value written as an SQL literal, escaped for this dialect.

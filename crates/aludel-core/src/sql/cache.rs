@@ -70,6 +70,8 @@ struct Template {
     sql: Arc<str>,
     slots: Vec<Slot>,
     params: Vec<String>,
+    /// No walked value fills two placeholders, so values can be moved.
+    moves: bool,
 }
 
 /// The per-dialect cache of compiled shapes.
@@ -124,6 +126,12 @@ pub(crate) fn compile<'s, S: Shape>(
     if let Some(t) = cache.get(key) {
         return fill(&t, walk.values, &params);
     }
+    // A miss: walk again for the values' addresses, then compile and record.
+    let mut walk = ShapeWalk {
+        with_addrs: true,
+        ..ShapeWalk::default()
+    };
+    stmt.shape(&mut walk);
     let index = walk
         .addrs
         .iter()
@@ -140,6 +148,11 @@ pub(crate) fn compile<'s, S: Shape>(
     let rec = c.take_recorder().expect("recorder");
     let compiled = c.finish()?;
     if rec.complete {
+        let mut seen = vec![false; walk.addrs.len()];
+        let moves = rec.slots.iter().all(|s| match s {
+            Slot::Canon(i) => !std::mem::replace(&mut seen[*i], true),
+            Slot::Param(_) => true,
+        });
         cache.put(
             key,
             Template {
@@ -150,13 +163,18 @@ pub(crate) fn compile<'s, S: Shape>(
                     .iter()
                     .map(|(n, _)| n.to_string())
                     .collect(),
+                moves,
             },
         );
     }
     Ok(compiled)
 }
 
-fn fill(t: &Template, canon: Vec<Value>, params: &Params) -> Result<CompiledStatement<'static>> {
+fn fill(
+    t: &Template,
+    mut canon: Vec<Value>,
+    params: &Params,
+) -> Result<CompiledStatement<'static>> {
     for (name, _) in params.as_slice() {
         if !t.params.iter().any(|p| p == name) {
             return Err(Error::new(
@@ -169,6 +187,9 @@ fn fill(t: &Template, canon: Vec<Value>, params: &Params) -> Result<CompiledStat
         .slots
         .iter()
         .map(|s| match s {
+            // Each walked value fills one placeholder, except where a dialect
+            // repeats an expression (MySQL's NULLS FIRST emulation).
+            Slot::Canon(i) if t.moves => Ok(std::mem::replace(&mut canon[*i], Value::Null)),
             Slot::Canon(i) => Ok(canon[*i].clone()),
             Slot::Param(name) => params.get(name).cloned().ok_or_else(|| {
                 Error::new(
@@ -184,12 +205,15 @@ fn fill(t: &Template, canon: Vec<Value>, params: &Params) -> Result<CompiledStat
     })
 }
 
-/// FNV-1a, as a `Hasher`: fast for the many small writes of a shape walk.
+/// A word-at-a-time multiplicative hash (rustc's FxHash idea), as a
+/// `Hasher`: fast for the many small writes of a shape walk.
+#[derive(Default)]
 struct Fnv(u64);
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl Fnv {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
@@ -198,9 +222,25 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(buf) ^ (rest.len() as u64) << 56);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
     }
 }
 
@@ -210,6 +250,8 @@ pub(crate) struct ShapeWalk {
     hasher: Fnv,
     values: Vec<Value>,
     addrs: Vec<*const ()>,
+    /// Collect addresses too (only needed to fill the cache on a miss).
+    with_addrs: bool,
 }
 
 impl ShapeWalk {
@@ -223,16 +265,22 @@ impl ShapeWalk {
         // The value's kind is part of the shape (PostgreSQL casts select-list
         // values by type); its content is not.
         std::mem::discriminant(v).hash(&mut self.hasher);
-        self.values.push(v.clone());
-        self.addrs.push(v as *const Value as *const ());
+        if self.with_addrs {
+            self.addrs.push(v as *const Value as *const ());
+        } else {
+            self.values.push(v.clone());
+        }
     }
     fn count(&mut self, n: &Option<u64>) {
         match n {
             Some(v) => {
                 self.tag(1);
-                self.values
-                    .push(Value::I64(i64::try_from(*v).unwrap_or(i64::MAX)));
-                self.addrs.push(v as *const u64 as *const ());
+                if self.with_addrs {
+                    self.addrs.push(v as *const u64 as *const ());
+                } else {
+                    self.values
+                        .push(Value::I64(i64::try_from(*v).unwrap_or(i64::MAX)));
+                }
             }
             None => self.tag(0),
         }

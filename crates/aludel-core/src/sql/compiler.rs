@@ -84,8 +84,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn ident(&mut self, name: &str) {
-        let q = self.d.quote_identifier(name);
-        self.out.push_str(&q);
+        self.d.push_quoted(&mut self.out, name);
     }
 
     fn bind(&mut self, v: Value, src: super::cache::BindSrc) {
@@ -94,9 +93,8 @@ impl<'a> Compiler<'a> {
         }
         self.values.push(v);
         if self.d.backend() == Backend::Postgres {
-            let n = self.values.len();
-            self.out.push('$');
-            self.out.push_str(&n.to_string());
+            use std::fmt::Write;
+            let _ = write!(self.out, "${}", self.values.len());
         } else {
             self.out.push('?');
         }
