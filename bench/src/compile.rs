@@ -109,3 +109,22 @@ pub fn run(quick: bool) -> String {
     );
     md
 }
+
+/// `--compile-loop MODE N`: run only the build (+ compile) loop, for
+/// instruction counts under `valgrind --tool=callgrind`, which are stable
+/// where wall-clock timing on a shared 2-core machine is not.
+pub fn run_loop(mode: &str, iters: u64) -> Result<(), String> {
+    let (users, posts) = tables();
+    let dialect = match mode {
+        "build" => None,
+        "uncached" => Some(Dialect::with_compiled_cache(Backend::Postgres, 0)),
+        "cached" => Some(Dialect::with_compiled_cache(Backend::Postgres, 500)),
+        other => {
+            return Err(format!(
+                "unknown --compile-loop mode {other:?}: build, uncached or cached"
+            ))
+        }
+    };
+    time(dialect.as_ref(), &users, &posts, iters, 1);
+    Ok(())
+}
