@@ -46,6 +46,11 @@
 //! | `chrono` | yes | dates and times as chrono types |
 
 pub use aludel_core::*;
+
+/// The ORM: models (and, as issue 5 lands, the Session and model queries).
+pub mod orm {
+    pub use aludel_orm::*;
+}
 /// Derive [`FromRow`](trait@FromRow): decode a row into a struct, column by
 /// field name (tuple structs by position). Field attributes:
 /// `#[aludel(rename = "column")]` reads another column, `#[aludel(default)]`

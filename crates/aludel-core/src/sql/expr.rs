@@ -573,11 +573,18 @@ pub mod func {
 /// let age: Col<i32> = Col::new("users", "age");
 /// let _ = age.eq("thirty"); // a &str is not an i32
 /// ```
-#[derive(Debug)]
 pub struct Col<T> {
     table: &'static str,
+    /// The table itself, where known (models): lets a select infer FROM.
+    table_def: Option<fn() -> &'static Table>,
     name: &'static str,
     _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Col<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Col({}.{})", self.table, self.name)
+    }
 }
 
 impl<T> Clone for Col<T> {
@@ -617,10 +624,27 @@ impl<T> TypedOperand<T> for Expr {
 }
 
 impl<T> Col<T> {
-    /// The column `name` of table `table`.
+    /// The column `name` of the table named `table` (resolved by name, so
+    /// the table must be in the statement's FROM list).
     pub const fn new(table: &'static str, name: &'static str) -> Self {
         Col {
             table,
+            table_def: None,
+            name,
+            _t: PhantomData,
+        }
+    }
+
+    /// The column `name` of the table `table()` returns (what
+    /// `#[derive(Model)]` generates): a select of it infers its FROM.
+    pub const fn of(
+        table_name: &'static str,
+        table: fn() -> &'static Table,
+        name: &'static str,
+    ) -> Self {
+        Col {
+            table: table_name,
+            table_def: Some(table),
             name,
             _t: PhantomData,
         }
@@ -631,12 +655,36 @@ impl<T> Col<T> {
         self.name
     }
 
-    /// The column as an untyped expression, resolved by table name.
+    /// The column as an untyped expression.
     pub fn expr(&self) -> Expr {
+        let source = match self.table_def {
+            Some(table) => Source::Table(TableRef::from(table())),
+            None => Source::Named(self.table.to_string()),
+        };
         Expr::Column(ColumnRef {
-            source: Source::Named(self.table.to_string()),
+            source,
             name: self.name.to_string(),
         })
+    }
+
+    /// Ascending order.
+    pub fn asc(self) -> OrderBy {
+        self.expr().asc()
+    }
+
+    /// Descending order.
+    pub fn desc(self) -> OrderBy {
+        self.expr().desc()
+    }
+
+    /// `self IS NULL`.
+    pub fn is_null(self) -> Expr {
+        self.expr().is_null()
+    }
+
+    /// `self LIKE pattern` (text columns).
+    pub fn like(self, pattern: impl Into<Expr>) -> Expr {
+        self.expr().like(pattern)
     }
 
     /// `self = v`.

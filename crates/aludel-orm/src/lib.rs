@@ -1,0 +1,42 @@
+//! Aludel's ORM layer: the [`Model`] trait that `#[derive(Model)]`
+//! implements. The Session (identity map, unit of work) and model queries
+//! build on it (issue 5, in progress).
+
+use aludel_core::schema::Table;
+use aludel_core::{FromRow, Result, Value};
+
+/// A Rust struct mapped to a table: what `#[derive(Model)]` implements.
+///
+/// The derive builds the model's [`Table`] once (so `create_all` and
+/// autogenerate see every model without import side effects) and typed
+/// column handles as associated constants (`User::name`).
+pub trait Model: FromRow + Clone + Send + Sync + 'static {
+    /// The model's table, built on first use.
+    fn table() -> &'static Table;
+
+    /// The column names, in field order.
+    fn column_names() -> &'static [&'static str];
+
+    /// The positions (in [`column_names`](Model::column_names)) of the
+    /// primary key columns, in key order.
+    fn primary_key_positions() -> &'static [usize];
+
+    /// Every column's value, in [`column_names`](Model::column_names) order.
+    fn to_values(&self) -> Vec<Value>;
+
+    /// Set the column at `position` from a value (generated keys, refresh).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`](aludel_core::ErrorKind::Decode) naming the column
+    /// when the value does not convert to the field's type.
+    fn set_value(&mut self, position: usize, value: Value) -> Result<()>;
+
+    /// The primary key's values, in key order.
+    fn primary_key(&self) -> Vec<Value> {
+        let values = self.to_values();
+        Self::primary_key_positions()
+            .iter()
+            .map(|&i| values[i].clone())
+            .collect()
+    }
+}
