@@ -2,6 +2,10 @@
 //! implements. The Session (identity map, unit of work) and model queries
 //! build on it (issue 5, in progress).
 
+mod session;
+
+pub use session::{Key, ModelQuery, Session};
+
 use aludel_core::schema::Table;
 use aludel_core::{FromRow, Result, Value};
 

@@ -106,6 +106,7 @@ impl RowBuf {
 
     /// Convert every row into an owned [`Row`].
     pub fn into_rows(self, columns: &Columns) -> Result<Vec<Row>> {
+        #[allow(irrefutable_let_patterns)]
         if let RowBuf::Rows(rows) = self {
             return Ok(rows);
         }

@@ -1,0 +1,801 @@
+//! The Session: an identity map and a unit of work over one connection,
+//! holding the objects it tracks and lending them through typed keys (see
+//! ARCHITECTURE.md, "The ORM").
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use aludel_core::schema::{MetaData, Table};
+use aludel_core::sql::{delete, insert, select, update, Expr, Select};
+use aludel_core::{Connection, Engine, Error, ErrorKind, Result, Value};
+
+use crate::Model;
+
+/// A typed handle to an object tracked by a [`Session`]: `session[key]`
+/// reads it, `session[key].field = …` changes it. `Copy` and cheap.
+pub struct Key<T> {
+    slot: u32,
+    generation: u32,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Key<T> {}
+impl<T> PartialEq for Key<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.slot == o.slot && self.generation == o.generation
+    }
+}
+impl<T> Eq for Key<T> {}
+impl<T> std::hash::Hash for Key<T> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.slot, self.generation).hash(h);
+    }
+}
+impl<T> fmt::Debug for Key<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Key<{}>({}#{})",
+            std::any::type_name::<T>(),
+            self.slot,
+            self.generation
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Persistent,
+    Deleted,
+}
+
+/// What the Session needs of a model type, without knowing the type.
+struct Ops {
+    type_name: &'static str,
+    table: fn() -> &'static Table,
+    columns: fn() -> &'static [&'static str],
+    pk: fn() -> &'static [usize],
+    values: fn(&dyn Any) -> Vec<Value>,
+    set: fn(&mut dyn Any, usize, Value) -> Result<()>,
+}
+
+fn ops<T: Model>() -> Ops {
+    Ops {
+        type_name: std::any::type_name::<T>(),
+        table: T::table,
+        columns: T::column_names,
+        pk: T::primary_key_positions,
+        values: |o| o.downcast_ref::<T>().expect("model type").to_values(),
+        set: |o, i, v| o.downcast_mut::<T>().expect("model type").set_value(i, v),
+    }
+}
+
+struct Entry {
+    object: Box<dyn Any + Send + Sync>,
+    /// The column values as last loaded or flushed (None while pending).
+    snapshot: Option<Vec<Value>>,
+    state: State,
+    expired: bool,
+    /// Inserted by a flush of the transaction still open: a rollback
+    /// removes the row, so the object leaves the Session.
+    inserted_in_txn: bool,
+    generation: u32,
+    type_id: TypeId,
+    ops: Ops,
+}
+
+/// A key for the identity map: the model type and its primary key values.
+type Identity = (TypeId, String);
+
+fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
+    (type_id, format!("{pk:?}"))
+}
+
+/// SQLAlchemy's Session: an identity map (one row, one object) and a unit
+/// of work (`flush` writes pending, changed and deleted objects in
+/// foreign-key order) over one connection and transaction.
+///
+/// Objects live in the Session; code holds [`Key`]s. See ARCHITECTURE.md for
+/// why, and for the rules of expiry and rollback.
+pub struct Session {
+    engine: Engine,
+    conn: Option<Connection>,
+    entries: Vec<Option<Entry>>,
+    generations: Vec<u32>,
+    identity: HashMap<Identity, u32>,
+    autoflush: bool,
+    expire_on_commit: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("objects", &self.entries.iter().flatten().count())
+            .field("in_transaction", &self.conn.is_some())
+            .finish()
+    }
+}
+
+impl Session {
+    /// A Session on `engine`; it takes a connection at its first statement.
+    pub fn new(engine: &Engine) -> Self {
+        Session {
+            engine: engine.clone(),
+            conn: None,
+            entries: Vec::new(),
+            generations: Vec::new(),
+            identity: HashMap::new(),
+            autoflush: true,
+            expire_on_commit: true,
+        }
+    }
+
+    /// Flush before queries (default on).
+    pub fn set_autoflush(&mut self, on: bool) {
+        self.autoflush = on;
+    }
+
+    /// Mark every object expired at commit (default on, as SQLAlchemy).
+    pub fn set_expire_on_commit(&mut self, on: bool) {
+        self.expire_on_commit = on;
+    }
+
+    async fn conn(&mut self) -> Result<&mut Connection> {
+        if self.conn.is_none() {
+            self.conn = Some(self.engine.connect().await?);
+        }
+        Ok(self.conn.as_mut().expect("connection"))
+    }
+
+    fn entry<T: Model>(&self, key: Key<T>) -> Option<&Entry> {
+        self.entries
+            .get(key.slot as usize)?
+            .as_ref()
+            .filter(|e| e.generation == key.generation)
+    }
+
+    fn insert_entry<T: Model>(
+        &mut self,
+        object: T,
+        snapshot: Option<Vec<Value>>,
+        state: State,
+    ) -> Key<T> {
+        let slot = self.entries.len() as u32;
+        let generation = 0;
+        self.entries.push(Some(Entry {
+            object: Box::new(object),
+            snapshot,
+            state,
+            expired: false,
+            inserted_in_txn: false,
+            generation,
+            type_id: TypeId::of::<T>(),
+            ops: ops::<T>(),
+        }));
+        self.generations.push(generation);
+        Key {
+            slot,
+            generation,
+            _t: PhantomData,
+        }
+    }
+
+    /// Track a new object; it is INSERTed at the next flush.
+    pub fn add<T: Model>(&mut self, object: T) -> Key<T> {
+        self.insert_entry(object, None, State::Pending)
+    }
+
+    /// Whether `key` still refers to an object in this Session.
+    pub fn contains<T: Model>(&self, key: Key<T>) -> bool {
+        self.entry(key).is_some()
+    }
+
+    /// Whether the object was expired (by commit) and will be reloaded by
+    /// the next `get`, query or [`load`](Session::load).
+    pub fn is_expired<T: Model>(&self, key: Key<T>) -> bool {
+        self.entry(key).is_some_and(|e| e.expired)
+    }
+
+    /// Mark the object for deletion at the next flush.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the key is no longer in the Session.
+    pub fn delete<T: Model>(&mut self, key: Key<T>) -> Result<()> {
+        let slot = self.check(key)?;
+        let e = self.entries[slot].as_mut().expect("entry");
+        if e.state == State::Pending {
+            // Never written: just forget it.
+            self.entries[slot] = None;
+        } else {
+            e.state = State::Deleted;
+        }
+        Ok(())
+    }
+
+    fn check<T: Model>(&self, key: Key<T>) -> Result<usize> {
+        self.entry(key).map(|_| key.slot as usize).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{key:?} is not in this session (expunged, rolled back or from another session)"),
+            )
+        })
+    }
+
+    /// The object behind `key`, or an error if it left the Session.
+    pub fn try_get<T: Model>(&self, key: Key<T>) -> Result<&T> {
+        self.check(key)?;
+        Ok(self
+            .entry(key)
+            .and_then(|e| e.object.downcast_ref())
+            .expect("model type"))
+    }
+
+    /// The object by primary key: from the identity map without SQL when it
+    /// is there, else loaded.
+    pub async fn get<T: Model>(&mut self, pk: impl Into<Value>) -> Result<Option<Key<T>>> {
+        let pk = vec![pk.into()];
+        if let Some(&slot) = self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
+            let key = Key {
+                slot,
+                generation: self.generations[slot as usize],
+                _t: PhantomData,
+            };
+            if self
+                .entry(key)
+                .is_some_and(|e| !e.expired && e.state != State::Deleted)
+            {
+                return Ok(Some(key));
+            }
+        }
+        let t = T::table();
+        let cond = pk_condition(t, T::column_names(), T::primary_key_positions(), &pk);
+        let keys = self.query::<T>().filter(cond).all().await?;
+        Ok(keys.into_iter().next())
+    }
+
+    /// A query for `T` objects; `all()` returns keys.
+    pub fn query<T: Model>(&mut self) -> ModelQuery<'_, T> {
+        let t = T::table();
+        let cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
+        ModelQuery {
+            session: self,
+            select: select(cols).from(t),
+            _t: PhantomData,
+        }
+    }
+
+    /// Reload the object's columns from the database now.
+    pub async fn refresh<T: Model>(&mut self, key: Key<T>) -> Result<()> {
+        let slot = self.check(key)?;
+        let pk = self.pk_values(slot);
+        let t = T::table();
+        let cond = pk_condition(t, T::column_names(), T::primary_key_positions(), &pk);
+        let cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
+        let stmt = select(cols).from(t).filter(cond);
+        let row = self.conn().await?.execute(&stmt, ()).await?.one()?;
+        let fresh: T = row.decode()?;
+        let e = self.entries[slot].as_mut().expect("entry");
+        e.snapshot = Some(fresh.to_values());
+        e.object = Box::new(fresh);
+        e.expired = false;
+        Ok(())
+    }
+
+    /// The object, reloaded first if it was expired.
+    pub async fn load<T: Model>(&mut self, key: Key<T>) -> Result<&mut T> {
+        if self.is_expired(key) {
+            self.refresh(key).await?;
+        }
+        self.check(key)?;
+        Ok(self.entries[key.slot as usize]
+            .as_mut()
+            .and_then(|e| e.object.downcast_mut())
+            .expect("model type"))
+    }
+
+    fn pk_values(&self, slot: usize) -> Vec<Value> {
+        let e = self.entries[slot].as_ref().expect("entry");
+        let values = e
+            .snapshot
+            .clone()
+            .unwrap_or_else(|| (e.ops.values)(&*e.object));
+        (e.ops.pk)().iter().map(|&i| values[i].clone()).collect()
+    }
+
+    /// Write pending, changed and deleted objects, in foreign-key order,
+    /// inside the Session's transaction.
+    ///
+    /// # Errors
+    /// The database's error, after the transaction was rolled back and the
+    /// Session restored to its state before the failed flush; it stays usable.
+    pub async fn flush(&mut self) -> Result<()> {
+        let order = self.table_order();
+        let res = self.flush_in(&order).await;
+        if let Err(e) = res {
+            self.rollback().await?;
+            return Err(Error::new(
+                e.kind(),
+                format!(
+                    "flush failed and the session's transaction was rolled back: {}",
+                    e
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Table names in foreign-key order (parents first) for the objects here.
+    fn table_order(&self) -> Vec<String> {
+        let mut md = MetaData::new();
+        for e in self.entries.iter().flatten() {
+            let _ = md.add((e.ops.table)().clone());
+        }
+        md.sorted_tables()
+            .into_iter()
+            .map(|t| t.name().to_string())
+            .collect()
+    }
+
+    async fn flush_in(&mut self, order: &[String]) -> Result<()> {
+        // INSERTs, parents first; within a table in the order added.
+        for table in order {
+            let slots: Vec<usize> = (0..self.entries.len())
+                .filter(|&i| {
+                    self.entries[i].as_ref().is_some_and(|e| {
+                        e.state == State::Pending && (e.ops.table)().name() == table
+                    })
+                })
+                .collect();
+            for slot in slots {
+                self.insert_one(slot).await?;
+            }
+        }
+        // UPDATEs of changed columns.
+        for slot in 0..self.entries.len() {
+            let Some(e) = self.entries[slot].as_ref() else {
+                continue;
+            };
+            if e.state != State::Persistent {
+                continue;
+            }
+            let now = (e.ops.values)(&*e.object);
+            let Some(before) = &e.snapshot else { continue };
+            let changed: Vec<usize> = (0..now.len()).filter(|&i| now[i] != before[i]).collect();
+            if changed.is_empty() {
+                continue;
+            }
+            let t = (e.ops.table)();
+            let cols = (e.ops.columns)();
+            let type_name = e.ops.type_name;
+            let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| before[i].clone()).collect();
+            let mut stmt = update(t);
+            for &i in &changed {
+                stmt = stmt.set(cols[i], Expr::from(now[i].clone()));
+            }
+            let stmt = stmt.filter(pk_condition(t, cols, (e.ops.pk)(), &pk));
+            let n = self.conn().await?.execute(&stmt, ()).await?.rows_affected();
+            if n == 0 {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    format!(
+                        "UPDATE of {} (table \"{}\") with key {:?} matched no row: it was deleted by another transaction",
+                        type_name,
+                        t.name(),
+                        pk
+                    ),
+                ));
+            }
+            let e = self.entries[slot].as_mut().expect("entry");
+            e.snapshot = Some(now);
+        }
+        // DELETEs, children first.
+        for table in order.iter().rev() {
+            let slots: Vec<usize> = (0..self.entries.len())
+                .filter(|&i| {
+                    self.entries[i].as_ref().is_some_and(|e| {
+                        e.state == State::Deleted && (e.ops.table)().name() == table
+                    })
+                })
+                .collect();
+            for slot in slots {
+                let pk = self.pk_values(slot);
+                let e = self.entries[slot].as_ref().expect("entry");
+                let t = (e.ops.table)();
+                let stmt = delete(t).filter(pk_condition(t, (e.ops.columns)(), (e.ops.pk)(), &pk));
+                let id = identity_of(e.type_id, &pk);
+                self.conn().await?.execute(&stmt, ()).await?;
+                self.identity.remove(&id);
+                self.entries[slot] = None;
+                self.generations[slot] += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_one(&mut self, slot: usize) -> Result<()> {
+        let e = self.entries[slot].as_ref().expect("entry");
+        let t = (e.ops.table)();
+        let cols = (e.ops.columns)();
+        let values = (e.ops.values)(&*e.object);
+        let auto = t.autoincrement_column().map(|c| c.name().to_string());
+        let auto_pos = auto
+            .as_deref()
+            .and_then(|a| cols.iter().position(|c| *c == a));
+        let row: Vec<(String, Expr)> = cols
+            .iter()
+            .zip(values.iter())
+            .enumerate()
+            // An autoincrement key left at its zero value is generated.
+            .filter(|(i, (_, v))| Some(*i) != auto_pos || !is_unset(v))
+            .map(|(_, (c, v))| (c.to_string(), Expr::from(v.clone())))
+            .collect();
+        let generate = auto_pos.is_some_and(|i| is_unset(&values[i]));
+        let mut stmt = insert(t).values(row);
+        let returning = generate && self.engine.dialect().supports_returning();
+        if let (true, Some(a)) = (returning, &auto) {
+            stmt = stmt.returning([t.c(a)]);
+        }
+        let result = self.conn().await?.execute(&stmt, ()).await?;
+        let e = self.entries[slot].as_mut().expect("entry");
+        if let (true, Some(i)) = (generate, auto_pos) {
+            let id = if returning {
+                result.scalar_one::<Value>()?
+            } else {
+                Value::I64(result.last_insert_id().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Database,
+                        format!("no generated key for {}", t.name()),
+                    )
+                })?)
+            };
+            (e.ops.set)(&mut *e.object, i, id)?;
+        }
+        let now = (e.ops.values)(&*e.object);
+        let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
+        e.snapshot = Some(now);
+        e.state = State::Persistent;
+        e.inserted_in_txn = true;
+        self.identity
+            .insert(identity_of(e.type_id, &pk), slot as u32);
+        Ok(())
+    }
+
+    /// Flush, then COMMIT; objects are expired if `expire_on_commit`.
+    pub async fn commit(&mut self) -> Result<()> {
+        self.flush().await?;
+        // The connection goes back to the pool at the end of the transaction,
+        // as SQLAlchemy's Session releases it; the next statement takes one.
+        if let Some(mut conn) = self.conn.take() {
+            conn.commit().await?;
+        }
+        for e in self.entries.iter_mut().flatten() {
+            e.inserted_in_txn = false;
+            e.expired |= self.expire_on_commit;
+        }
+        Ok(())
+    }
+
+    /// ROLLBACK; pending objects leave the Session, changed ones get their
+    /// loaded values back, deleted ones are live again.
+    pub async fn rollback(&mut self) -> Result<()> {
+        let res = match self.conn.take() {
+            Some(conn) => conn.close().await,
+            None => Ok(()),
+        };
+        for slot in 0..self.entries.len() {
+            let Some(e) = self.entries[slot].as_mut() else {
+                continue;
+            };
+            if e.state == State::Pending || e.inserted_in_txn {
+                if let Some(snap) = &e.snapshot {
+                    let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| snap[i].clone()).collect();
+                    self.identity.remove(&identity_of(e.type_id, &pk));
+                }
+                self.entries[slot] = None;
+                self.generations[slot] += 1;
+                continue;
+            }
+            // Loaded before this transaction: back to the values last read or
+            // flushed, and expired, since the database may differ (a rolled
+            // back flush); the next get, query or load reads it again.
+            e.state = State::Persistent;
+            e.expired = true;
+            if let Some(snap) = e.snapshot.clone() {
+                for (i, v) in snap.into_iter().enumerate() {
+                    (e.ops.set)(&mut *e.object, i, v)?;
+                }
+            }
+        }
+        res
+    }
+
+    /// Keys of a query's rows: an object already here keeps its pending
+    /// changes (SQLAlchemy's identity map), unless it is expired.
+    async fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
+        let mut keys = Vec::with_capacity(rows.len());
+        for obj in rows {
+            let values = obj.to_values();
+            let pk: Vec<Value> = T::primary_key_positions()
+                .iter()
+                .map(|&i| values[i].clone())
+                .collect();
+            let id = identity_of(TypeId::of::<T>(), &pk);
+            if let Some(&slot) = self.identity.get(&id) {
+                let generation = self.generations[slot as usize];
+                if let Some(e) = self.entries[slot as usize].as_mut() {
+                    if e.expired {
+                        e.object = Box::new(obj);
+                        e.snapshot = Some(values);
+                        e.expired = false;
+                    }
+                    keys.push(Key {
+                        slot,
+                        generation,
+                        _t: PhantomData,
+                    });
+                    continue;
+                }
+            }
+            let key = self.insert_entry(obj, Some(values), State::Persistent);
+            self.identity.insert(id, key.slot);
+            keys.push(key);
+        }
+        keys
+    }
+}
+
+fn is_unset(v: &Value) -> bool {
+    matches!(v, Value::Null) || v.as_i64() == Some(0)
+}
+
+fn pk_condition(t: &Table, cols: &[&str], pk_pos: &[usize], pk: &[Value]) -> Expr {
+    aludel_core::sql::and(
+        pk_pos
+            .iter()
+            .zip(pk)
+            .map(|(&i, v)| t.c(cols[i]).eq(Expr::from(v.clone()))),
+    )
+}
+
+impl<T: Model> std::ops::Index<Key<T>> for Session {
+    type Output = T;
+    fn index(&self, key: Key<T>) -> &T {
+        match self.try_get(key) {
+            Ok(o) => o,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl<T: Model> std::ops::IndexMut<Key<T>> for Session {
+    fn index_mut(&mut self, key: Key<T>) -> &mut T {
+        if let Err(e) = self.check(key) {
+            panic!("{e}");
+        }
+        self.entries[key.slot as usize]
+            .as_mut()
+            .and_then(|e| e.object.downcast_mut())
+            .expect("model type")
+    }
+}
+
+/// A query for model objects (SQLAlchemy's `session.query(User)` /
+/// `select(User)`); built like a [`Select`], run with [`all`](ModelQuery::all).
+pub struct ModelQuery<'s, T> {
+    session: &'s mut Session,
+    select: Select,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Model> ModelQuery<'_, T> {
+    /// WHERE (AND-ed).
+    #[doc(alias = "where")]
+    pub fn filter(mut self, condition: Expr) -> Self {
+        self.select = self.select.filter(condition);
+        self
+    }
+
+    /// ORDER BY.
+    pub fn order_by<I>(mut self, items: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<aludel_core::sql::OrderBy>,
+    {
+        self.select = self.select.order_by(items);
+        self
+    }
+
+    /// LIMIT.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select = self.select.limit(n);
+        self
+    }
+
+    /// OFFSET.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select = self.select.offset(n);
+        self
+    }
+
+    /// Run the query (after an autoflush) and return the objects' keys.
+    pub async fn all(self) -> Result<Vec<Key<T>>> {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let rows: Vec<T> = self
+            .session
+            .conn()
+            .await?
+            .execute(&self.select, ())
+            .await?
+            .all_as()?;
+        Ok(self.session.adopt(rows).await)
+    }
+
+    /// The first object, or `None`.
+    pub async fn first(self) -> Result<Option<Key<T>>> {
+        Ok(self.limit(1).all().await?.into_iter().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use aludel_core::schema::{Column, MetaData, SqlType, Table};
+    use aludel_core::{create_engine, text, FromRow, FromValue, Row};
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct User {
+        id: i64,
+        name: String,
+        karma: i32,
+    }
+
+    impl FromRow for User {
+        fn from_row(mut row: Row) -> Result<Self> {
+            Ok(User {
+                id: row.take("id")?,
+                name: row.take("name")?,
+                karma: row.take("karma")?,
+            })
+        }
+    }
+
+    impl Model for User {
+        fn table() -> &'static Table {
+            static T: OnceLock<Table> = OnceLock::new();
+            T.get_or_init(|| {
+                Table::builder("users")
+                    .column(Column::new("id", SqlType::BigInteger).primary_key())
+                    .column(Column::new("name", SqlType::string(50)).not_null())
+                    .column(Column::new("karma", SqlType::Integer).not_null())
+                    .build()
+                    .expect("table")
+            })
+        }
+        fn column_names() -> &'static [&'static str] {
+            &["id", "name", "karma"]
+        }
+        fn primary_key_positions() -> &'static [usize] {
+            &[0]
+        }
+        fn to_values(&self) -> Vec<Value> {
+            vec![self.id.into(), self.name.clone().into(), self.karma.into()]
+        }
+        fn set_value(&mut self, i: usize, v: Value) -> Result<()> {
+            let bad = |e: aludel_core::DecodeError| Error::new(ErrorKind::Decode, e.0);
+            match i {
+                0 => self.id = i64::from_value(v).map_err(bad)?,
+                1 => self.name = String::from_value(v).map_err(bad)?,
+                _ => self.karma = i32::from_value(v).map_err(bad)?,
+            }
+            Ok(())
+        }
+    }
+
+    async fn setup() -> Result<Engine> {
+        let engine = create_engine("sqlite://")?;
+        let mut md = MetaData::new();
+        md.add(User::table().clone())?;
+        md.create_all(&engine).await?;
+        Ok(engine)
+    }
+
+    fn user(name: &str) -> User {
+        User {
+            id: 0,
+            name: name.into(),
+            karma: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn add_flush_get_update_delete() -> Result<()> {
+        let engine = setup().await?;
+        let mut s = Session::new(&engine);
+        let ada = s.add(user("Ada"));
+        let grace = s.add(user("Grace"));
+        s.flush().await?;
+        assert_eq!(
+            (s[ada].id, s[grace].id),
+            (1, 2),
+            "generated keys set on the objects"
+        );
+        // Identity map: the same key, no new object.
+        assert_eq!(s.get::<User>(1).await?, Some(ada));
+        s[ada].karma += 5;
+        s.commit().await?;
+        let row: (String, i64) = engine
+            .execute(text("SELECT name, karma FROM users WHERE id = 1"), ())
+            .await?
+            .one_as()?;
+        assert_eq!(row, ("Ada".into(), 5));
+        assert!(s.is_expired(ada));
+        s.delete(grace)?;
+        s.commit().await?;
+        assert!(!s.contains(grace));
+        let n: i64 = engine
+            .execute(text("SELECT count(*) FROM users"), ())
+            .await?
+            .scalar_one()?;
+        assert_eq!(n, 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn queries_keep_pending_changes_and_rollback_restores() -> Result<()> {
+        let engine = setup().await?;
+        let mut s = Session::new(&engine);
+        s.set_expire_on_commit(false);
+        let ada = s.add(user("Ada"));
+        s.commit().await?;
+        s[ada].name = "changed".into();
+        s.set_autoflush(false);
+        let found = s
+            .query::<User>()
+            .filter(User::table().c("id").eq(1))
+            .all()
+            .await?;
+        assert_eq!(found, [ada]);
+        assert_eq!(
+            s[ada].name, "changed",
+            "a query does not overwrite pending changes"
+        );
+        let temp = s.add(user("Temp"));
+        s.rollback().await?;
+        assert_eq!(s[ada].name, "Ada", "rollback restores loaded values");
+        assert!(!s.contains(temp), "rollback expunges pending objects");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn failed_flush_rolls_back_and_session_stays_usable() -> Result<()> {
+        let engine = setup().await?;
+        let mut s = Session::new(&engine);
+        let a = s.add(user("Ada"));
+        s.commit().await?;
+        let dup = s.add(User {
+            id: s[a].id,
+            name: "dup".into(),
+            karma: 0,
+        });
+        let err = s.flush().await.unwrap_err();
+        assert!(err.to_string().contains("rolled back"), "{err}");
+        assert!(!s.contains(dup));
+        let b = s.add(user("Bea"));
+        s.commit().await?;
+        assert_eq!(s[b].id, 2);
+        Ok(())
+    }
+}
