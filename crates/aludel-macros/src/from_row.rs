@@ -35,6 +35,101 @@ fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
     Ok(attrs)
 }
 
+/// How the derived `FromRow` fills a named field.
+pub enum Read {
+    /// From its column; a missing column is an error.
+    Column,
+    /// From its column, or `Default::default()` when the row has none.
+    DefaultIfMissing,
+    /// Always `Default::default()` (a model's unmapped field).
+    Default,
+}
+
+/// A named field as the derived `FromRow` reads it.
+pub struct NamedField<'a> {
+    pub ident: &'a syn::Ident,
+    pub ty: &'a syn::Type,
+    pub column: String,
+    pub read: Read,
+}
+
+/// `impl FromRow` for a struct with named fields: by name in `from_row`,
+/// by planned position in `from_row_planned`. Shared with `#[derive(Model)]`.
+pub fn named_impl(input: &DeriveInput, fields: &[NamedField<'_>]) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let krate = quote!(::aludel::__private);
+    let mut inits = Vec::new();
+    let mut planned_inits = Vec::new();
+    let mut columns = Vec::new();
+    for f in fields {
+        let NamedField {
+            ident, ty, column, ..
+        } = f;
+        let i = columns.len();
+        // Spanned on the field's type, so a type without FromValue is
+        // reported at the field.
+        let (init, planned) = match f.read {
+            Read::Default => {
+                let init = quote_spanned! {ty.span()=>
+                    #ident: ::core::default::Default::default()
+                };
+                inits.push(init.clone());
+                planned_inits.push(init);
+                continue;
+            }
+            Read::DefaultIfMissing => (
+                quote_spanned! {ty.span()=>
+                    #ident: if row.keys().any(|k| k == #column) {
+                        row.take::<#ty, &str>(#column)?
+                    } else {
+                        ::core::default::Default::default()
+                    }
+                },
+                quote_spanned! {ty.span()=>
+                    #ident: match plan.get(#i) {
+                        ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
+                        ::core::option::Option::None => ::core::default::Default::default(),
+                    }
+                },
+            ),
+            Read::Column => (
+                quote_spanned! {ty.span()=> #ident: row.take::<#ty, &str>(#column)? },
+                quote_spanned! {ty.span()=>
+                    #ident: match plan.get(#i) {
+                        ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
+                        // Missing: the by-name lookup reports it.
+                        ::core::option::Option::None => row.take::<#ty, &str>(#column)?,
+                    }
+                },
+            ),
+        };
+        inits.push(init);
+        planned_inits.push(planned);
+        columns.push(column);
+    }
+    quote! {
+        impl #impl_generics #krate::FromRow for #name #ty_generics #where_clause {
+            fn from_row(mut row: #krate::Row) -> #krate::Result<Self> {
+                let _ = &mut row;
+                ::core::result::Result::Ok(Self { #(#inits),* })
+            }
+
+            fn plan(columns: &[#krate::ResultColumn]) -> #krate::RowPlan {
+                #krate::RowPlan::for_names(columns, &[#(#columns),*])
+            }
+
+            fn from_row_planned(
+                row: &mut #krate::Row,
+                plan: &#krate::RowPlan,
+            ) -> #krate::Result<Self> {
+                let _ = (&mut *row, plan);
+                ::core::result::Result::Ok(Self { #(#planned_inits),* })
+            }
+        }
+    }
+}
+
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
@@ -46,74 +141,35 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
     let krate = quote!(::aludel::__private);
-    let (body, planned) = match &data.fields {
+    let body = match &data.fields {
         Fields::Named(fields) => {
-            let mut inits = Vec::new();
-            let mut planned_inits = Vec::new();
-            let mut columns = Vec::new();
-            for (i, f) in fields.named.iter().enumerate() {
+            let mut named = Vec::new();
+            for f in &fields.named {
                 let attrs = field_attrs(f)?;
                 let ident = f.ident.as_ref().expect("named field");
-                let ty = &f.ty;
-                let column = attrs
-                    .rename
-                    .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string());
-                // Spanned on the field's type, so a type without FromValue is
-                // reported at the field.
-                let (init, planned) = if attrs.default {
-                    (
-                        quote_spanned! {ty.span()=>
-                            #ident: if row.keys().any(|k| k == #column) {
-                                row.take::<#ty, &str>(#column)?
-                            } else {
-                                ::core::default::Default::default()
-                            }
-                        },
-                        quote_spanned! {ty.span()=>
-                            #ident: match plan.get(#i) {
-                                ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
-                                ::core::option::Option::None => ::core::default::Default::default(),
-                            }
-                        },
-                    )
-                } else {
-                    (
-                        quote_spanned! {ty.span()=> #ident: row.take::<#ty, &str>(#column)? },
-                        quote_spanned! {ty.span()=>
-                            #ident: match plan.get(#i) {
-                                ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
-                                // Missing: the by-name lookup reports it.
-                                ::core::option::Option::None => row.take::<#ty, &str>(#column)?,
-                            }
-                        },
-                    )
-                };
-                inits.push(init);
-                planned_inits.push(planned);
-                columns.push(column);
+                named.push(NamedField {
+                    ident,
+                    ty: &f.ty,
+                    column: attrs
+                        .rename
+                        .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string()),
+                    read: if attrs.default {
+                        Read::DefaultIfMissing
+                    } else {
+                        Read::Column
+                    },
+                });
             }
-            let planned = quote! {
-                fn plan(columns: &[#krate::ResultColumn]) -> #krate::RowPlan {
-                    #krate::RowPlan::for_names(columns, &[#(#columns),*])
-                }
-
-                fn from_row_planned(
-                    row: &mut #krate::Row,
-                    plan: &#krate::RowPlan,
-                ) -> #krate::Result<Self> {
-                    ::core::result::Result::Ok(Self { #(#planned_inits),* })
-                }
-            };
-            (quote!(Self { #(#inits),* }), planned)
+            return Ok(named_impl(input, &named));
         }
         Fields::Unnamed(fields) => {
             let inits = fields.unnamed.iter().enumerate().map(|(i, f)| {
                 let ty = &f.ty;
                 quote_spanned! {ty.span()=> row.take::<#ty, usize>(#i)? }
             });
-            (quote!(Self( #(#inits),* )), quote!())
+            quote!(Self( #(#inits),* ))
         }
-        Fields::Unit => (quote!(Self), quote!()),
+        Fields::Unit => quote!(Self),
     };
     Ok(quote! {
         impl #impl_generics #krate::FromRow for #name #ty_generics #where_clause {
@@ -121,8 +177,6 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 let _ = &mut row;
                 ::core::result::Result::Ok(#body)
             }
-
-            #planned
         }
     })
 }

@@ -44,3 +44,8 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
             .collect()
     }
 }
+
+mod column_type;
+mod db_enum;
+pub use column_type::{__no_column, __set_field, ColumnType, TypeOptions, DEFAULT_STRING_LENGTH};
+pub use db_enum::{__decode_enum, DbEnum};

@@ -611,6 +611,20 @@ impl<T: Into<Value>> TypedOperand<T> for T {
     }
 }
 
+/// A text column compares with a string slice: `User::email.eq("a@b.c")`.
+impl TypedOperand<String> for &str {
+    fn into_operand(self) -> Expr {
+        Expr::from(self)
+    }
+}
+
+/// A text column compares with a borrowed `String`.
+impl TypedOperand<String> for &String {
+    fn into_operand(self) -> Expr {
+        Expr::from(self)
+    }
+}
+
 impl<T> TypedOperand<T> for Col<T> {
     fn into_operand(self) -> Expr {
         self.expr()

@@ -10,6 +10,7 @@ mod engine;
 mod errors;
 mod examples;
 mod expr;
+mod models;
 mod observe;
 mod pool;
 mod reflect;
