@@ -16,5 +16,6 @@ mod pool;
 mod reflect;
 mod results;
 mod roundtrip;
+mod session;
 mod ui;
 mod values;

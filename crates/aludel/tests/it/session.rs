@@ -1,0 +1,190 @@
+//! The Session on every backend, through `#[derive(Model)]`: identity map,
+//! unit-of-work ordering, changed-columns-only UPDATEs, rollback and a
+//! failed flush.
+
+use aludel::orm::{Model, Session};
+use aludel::schema::MetaData;
+use aludel::{params, text, ErrorKind, Model};
+
+use crate::harness::TestDb;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "authors")]
+struct Author {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(unique, length = 100)]
+    name: String,
+    karma: i32,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "books")]
+struct Book {
+    #[aludel(primary_key, autoincrement = false)]
+    id: i64,
+    #[aludel(foreign_key = "authors.id")]
+    author_id: i64,
+    #[aludel(length = 100)]
+    title: String,
+}
+
+async fn setup(db: &TestDb) -> aludel::Result<aludel::Engine> {
+    let engine = db.engine();
+    let mut md = MetaData::new();
+    md.add(Author::table().clone())?;
+    md.add(Book::table().clone())?;
+    md.create_all(&engine).await?;
+    Ok(engine)
+}
+
+fn author(name: &str) -> Author {
+    Author {
+        id: 0,
+        name: name.into(),
+        karma: 0,
+    }
+}
+
+async fn identity_map_and_generated_keys(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let ada = s.add(author("Ada"));
+    let grace = s.add(author("Grace"));
+    s.flush().await?;
+    assert_eq!((s[ada].id, s[grace].id), (1, 2));
+    // The same row is the same object, without a query.
+    assert_eq!(s.get::<Author>(1).await?, Some(ada));
+    let found = s
+        .query::<Author>()
+        .filter(Author::name.eq("Grace"))
+        .all()
+        .await?;
+    assert_eq!(found, [grace]);
+    assert_eq!(s.get::<Author>(99).await?, None);
+    s.commit().await?;
+    // A fresh session sees the committed rows.
+    let mut other = Session::new(&engine);
+    let k = other.get::<Author>(2).await?.expect("row");
+    assert_eq!(other[k].name, "Grace");
+    Ok(())
+}
+
+/// Parents are inserted before children whatever the order they were
+/// added in, and children deleted before parents.
+async fn unit_of_work_orders_by_foreign_key(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let book = s.add(Book {
+        id: 7,
+        author_id: 10,
+        title: "Notes".into(),
+    });
+    let writer = s.add(Author {
+        id: 10,
+        name: "Ada".into(),
+        karma: 0,
+    });
+    s.commit().await?;
+    let n: i64 = engine
+        .execute(text("SELECT count(*) FROM books"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(n, 1);
+    let book = s.get::<Book>(7).await?.unwrap_or(book);
+    let writer = s.get::<Author>(10).await?.unwrap_or(writer);
+    s.delete(writer)?;
+    s.delete(book)?;
+    s.commit().await?;
+    let n: i64 = engine
+        .execute(text("SELECT count(*) FROM authors"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(n, 0);
+    Ok(())
+}
+
+/// An UPDATE sets only the changed columns: a concurrent change to another
+/// column survives the flush.
+async fn update_sets_only_changed_columns(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.set_expire_on_commit(false);
+    let ada = s.add(author("Ada"));
+    s.commit().await?;
+    engine
+        .execute(
+            text("UPDATE authors SET karma = :k WHERE id = 1"),
+            params! { "k": 42 },
+        )
+        .await?;
+    s[ada].name = "Ada Lovelace".into();
+    s.commit().await?;
+    let row: (String, i32) = engine
+        .execute(text("SELECT name, karma FROM authors WHERE id = 1"), ())
+        .await?
+        .one_as()?;
+    assert_eq!(
+        row,
+        ("Ada Lovelace".into(), 42),
+        "karma was not written back"
+    );
+    // An unchanged object emits nothing: a row deleted behind the session's
+    // back is not noticed by a commit with no changes.
+    engine
+        .execute(text("DELETE FROM authors WHERE id = 1"), ())
+        .await?;
+    s.commit().await?;
+    Ok(())
+}
+
+async fn failed_flush_rolls_back(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let ada = s.add(author("Ada"));
+    s.commit().await?;
+    let dup = s.add(author("Ada"));
+    let err = assert_err!(s.flush().await, ErrorKind::Integrity(_));
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert!(!s.contains(dup));
+    assert_eq!(
+        crate::harness::settle(&engine).await.checked_out,
+        0,
+        "the connection went back"
+    );
+    // Usable right away (no PendingRollbackError).
+    let bea = s.add(author("Bea"));
+    s.commit().await?;
+    let n: i64 = engine
+        .execute(text("SELECT count(*) FROM authors"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(n, 2);
+    assert!(s.contains(bea) && s.contains(ada));
+    Ok(())
+}
+
+async fn rollback_restores_objects(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let ada = s.add(author("Ada"));
+    s.commit().await?;
+    let ada_now = s.load(ada).await?;
+    ada_now.karma = 5;
+    s.flush().await?;
+    let temp = s.add(author("Temp"));
+    s.flush().await?;
+    s.rollback().await?;
+    assert!(!s.contains(temp), "inserted in the rolled-back transaction");
+    assert!(s.is_expired(ada));
+    assert_eq!(s.load(ada).await?.karma, 0, "reloaded from the database");
+    Ok(())
+}
+
+all_backends!(
+    identity_map_and_generated_keys,
+    unit_of_work_orders_by_foreign_key,
+    update_sets_only_changed_columns,
+    failed_flush_rolls_back,
+    rollback_restores_objects,
+);
