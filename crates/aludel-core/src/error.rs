@@ -42,6 +42,9 @@ pub enum ErrorKind {
     Serialization,
     /// The transaction was chosen as a deadlock victim; running it again may succeed.
     Deadlock,
+    /// An UPDATE or DELETE of a versioned row matched nothing: another
+    /// transaction changed or deleted it (optimistic locking).
+    StaleData,
     /// A statement, lock wait or connect exceeded its time limit.
     Timeout,
     /// The connection, transaction or result was already closed.

@@ -514,6 +514,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 &[#(#pk_positions),*]
             }
 
+            fn version_column() -> ::core::option::Option<&'static str> {
+                #version
+            }
+
             fn to_values(&self) -> ::std::vec::Vec<::aludel::Value> {
                 ::std::vec![#(#to_values),*]
             }

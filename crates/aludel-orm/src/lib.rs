@@ -25,6 +25,14 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// primary key columns, in key order.
     fn primary_key_positions() -> &'static [usize];
 
+    /// The optimistic-locking version column (`#[aludel(version)]`): the
+    /// Session sets it to 1 on INSERT, increments it on every UPDATE, and
+    /// makes a flush fail with [`ErrorKind::StaleData`](aludel_core::ErrorKind::StaleData)
+    /// when the row's version changed underneath.
+    fn version_column() -> Option<&'static str> {
+        None
+    }
+
     /// Every column's value, in [`column_names`](Model::column_names) order.
     fn to_values(&self) -> Vec<Value>;
 

@@ -63,6 +63,8 @@ struct Ops {
     table: fn() -> &'static Table,
     columns: fn() -> &'static [&'static str],
     pk: fn() -> &'static [usize],
+    /// Position of the version column, if the model has one.
+    version: Option<usize>,
     values: fn(&dyn Any) -> Vec<Value>,
     set: fn(&mut dyn Any, usize, Value) -> Result<()>,
 }
@@ -73,6 +75,7 @@ fn ops<T: Model>() -> Ops {
         table: T::table,
         columns: T::column_names,
         pk: T::primary_key_positions,
+        version: T::version_column().and_then(|v| T::column_names().iter().position(|c| *c == v)),
         values: |o| o.downcast_ref::<T>().expect("model type").to_values(),
         set: |o, i, v| o.downcast_mut::<T>().expect("model type").set_value(i, v),
     }
@@ -376,22 +379,43 @@ impl Session {
             let cols = (e.ops.columns)();
             let type_name = e.ops.type_name;
             let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| before[i].clone()).collect();
+            let version = e.ops.version;
+            let mut now = now;
             let mut stmt = update(t);
             for &i in &changed {
-                stmt = stmt.set(cols[i], Expr::from(now[i].clone()));
+                if Some(i) != version {
+                    stmt = stmt.set(cols[i], Expr::from(now[i].clone()));
+                }
             }
-            let stmt = stmt.filter(pk_condition(t, cols, (e.ops.pk)(), &pk));
+            let mut cond = pk_condition(t, cols, (e.ops.pk)(), &pk);
+            if let Some(v) = version {
+                // Optimistic locking: only the version this object was read at.
+                let next = before[v].as_i64().unwrap_or(0) + 1;
+                now[v] = Value::I64(next);
+                stmt = stmt.set(cols[v], Expr::from(next));
+                cond = cond.and(t.c(cols[v]).eq(Expr::from(before[v].clone())));
+            }
+            let stmt = stmt.filter(cond);
             let n = self.conn().await?.execute(&stmt, ()).await?.rows_affected();
             if n == 0 {
+                let kind = if version.is_some() {
+                    ErrorKind::StaleData
+                } else {
+                    ErrorKind::Database
+                };
                 return Err(Error::new(
-                    ErrorKind::Database,
+                    kind,
                     format!(
-                        "UPDATE of {} (table \"{}\") with key {:?} matched no row: it was deleted by another transaction",
+                        "UPDATE of {} (table \"{}\") with key {:?} matched no row: another transaction changed or deleted it",
                         type_name,
                         t.name(),
                         pk
                     ),
                 ));
+            }
+            if let Some(v) = version {
+                let e = self.entries[slot].as_mut().expect("entry");
+                (e.ops.set)(&mut *e.object, v, now[v].clone())?;
             }
             let e = self.entries[slot].as_mut().expect("entry");
             e.snapshot = Some(now);
@@ -409,9 +433,25 @@ impl Session {
                 let pk = self.pk_values(slot);
                 let e = self.entries[slot].as_ref().expect("entry");
                 let t = (e.ops.table)();
-                let stmt = delete(t).filter(pk_condition(t, (e.ops.columns)(), (e.ops.pk)(), &pk));
+                let cols = (e.ops.columns)();
+                let mut cond = pk_condition(t, cols, (e.ops.pk)(), &pk);
+                let versioned = e.ops.version.zip(e.snapshot.as_ref()).is_some();
+                if let Some((v, snap)) = e.ops.version.zip(e.snapshot.as_ref()) {
+                    cond = cond.and(t.c(cols[v]).eq(Expr::from(snap[v].clone())));
+                }
+                let stmt = delete(t).filter(cond);
                 let id = identity_of(e.type_id, &pk);
-                self.conn().await?.execute(&stmt, ()).await?;
+                let (type_name, table) = (e.ops.type_name, t.name());
+                let n = self.conn().await?.execute(&stmt, ()).await?.rows_affected();
+                if n == 0 && versioned {
+                    return Err(Error::new(
+                        ErrorKind::StaleData,
+                        format!(
+                            "DELETE of {type_name} (table \"{table}\") with key {pk:?} matched no row: \
+                             another transaction changed or deleted it"
+                        ),
+                    ));
+                }
                 self.identity.remove(&id);
                 self.entries[slot] = None;
                 self.generations[slot] += 1;
@@ -421,6 +461,13 @@ impl Session {
     }
 
     async fn insert_one(&mut self, slot: usize) -> Result<()> {
+        let e = self.entries[slot].as_mut().expect("entry");
+        if let Some(v) = e.ops.version {
+            // Versions start at 1, as SQLAlchemy's version_id_col does.
+            if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
+                (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
+            }
+        }
         let e = self.entries[slot].as_ref().expect("entry");
         let t = (e.ops.table)();
         let cols = (e.ops.columns)();

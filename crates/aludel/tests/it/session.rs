@@ -29,11 +29,22 @@ struct Book {
     title: String,
 }
 
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "accounts")]
+struct Account {
+    #[aludel(primary_key)]
+    id: i64,
+    balance: i64,
+    #[aludel(version)]
+    version: i32,
+}
+
 async fn setup(db: &TestDb) -> aludel::Result<aludel::Engine> {
     let engine = db.engine();
     let mut md = MetaData::new();
     md.add(Author::table().clone())?;
     md.add(Book::table().clone())?;
+    md.add(Account::table().clone())?;
     md.create_all(&engine).await?;
     Ok(engine)
 }
@@ -181,7 +192,52 @@ async fn rollback_restores_objects(db: TestDb) -> aludel::Result<()> {
     Ok(())
 }
 
+/// Optimistic locking: a concurrent change makes the flush fail with a
+/// stale-data error naming the table and key.
+async fn version_column_detects_concurrent_changes(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut a = Session::new(&engine);
+    let acct = a.add(Account {
+        id: 0,
+        balance: 100,
+        version: 0,
+    });
+    a.commit().await?;
+    assert_eq!(a.load(acct).await?.version, 1, "versions start at 1");
+    // b reads the row in a transaction of its own (as one web request
+    // would), keeping the object (no expiry) for a later write.
+    let mut b = Session::new(&engine);
+    b.set_expire_on_commit(false);
+    let in_b = b.get::<Account>(1).await?.expect("row");
+    b.commit().await?;
+    a.load(acct).await?.balance += 10;
+    a.commit().await?;
+    assert_eq!(a.load(acct).await?.version, 2);
+    // End a's read transaction: on SQLite (rollback journal) an open read
+    // transaction would block b's commit until the busy timeout.
+    a.commit().await?;
+    b[in_b].balance -= 50;
+    let err = assert_err!(b.commit().await, ErrorKind::StaleData);
+    let msg = err.to_string();
+    assert!(msg.contains("accounts") && msg.contains("I64(1)"), "{msg}");
+    assert!(msg.contains("rolled back"), "{msg}");
+    let (balance, version): (i64, i32) = engine
+        .execute(
+            text("SELECT balance, version FROM accounts WHERE id = 1"),
+            (),
+        )
+        .await?
+        .one_as()?;
+    assert_eq!((balance, version), (110, 2), "the stale write did not land");
+    // b reloads and can write.
+    b.load(in_b).await?.balance -= 50;
+    b.commit().await?;
+    assert_eq!(b.load(in_b).await?.balance, 60);
+    Ok(())
+}
+
 all_backends!(
+    version_column_detects_concurrent_changes,
     identity_map_and_generated_keys,
     unit_of_work_orders_by_foreign_key,
     update_sets_only_changed_columns,
