@@ -4,7 +4,7 @@
 
 mod session;
 
-pub use session::{Key, ModelQuery, Session};
+pub use session::{Key, ModelQuery, Session, SessionFactory};
 
 use aludel_core::schema::Table;
 use aludel_core::{FromRow, Result, Value};

@@ -102,6 +102,55 @@ fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
     (type_id, format!("{pk:?}"))
 }
 
+/// Makes [`Session`]s with the same settings (SQLAlchemy's `sessionmaker`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+/// let engine = aludel_core::create_engine("sqlite://")?;
+/// let factory = aludel_orm::SessionFactory::new(&engine).expire_on_commit(false);
+/// let session = factory.session();
+/// # let _ = session;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionFactory {
+    engine: Engine,
+    autoflush: bool,
+    expire_on_commit: bool,
+}
+
+impl SessionFactory {
+    /// A factory on `engine` with SQLAlchemy's defaults (autoflush and
+    /// expire-on-commit on).
+    pub fn new(engine: &Engine) -> Self {
+        SessionFactory {
+            engine: engine.clone(),
+            autoflush: true,
+            expire_on_commit: true,
+        }
+    }
+
+    /// Flush before queries.
+    pub fn autoflush(mut self, on: bool) -> Self {
+        self.autoflush = on;
+        self
+    }
+
+    /// Expire objects at commit.
+    pub fn expire_on_commit(mut self, on: bool) -> Self {
+        self.expire_on_commit = on;
+        self
+    }
+
+    /// A new Session.
+    pub fn session(&self) -> Session {
+        let mut s = Session::new(&self.engine);
+        s.autoflush = self.autoflush;
+        s.expire_on_commit = self.expire_on_commit;
+        s
+    }
+}
+
 /// SQLAlchemy's Session: an identity map (one row, one object) and a unit
 /// of work (`flush` writes pending, changed and deleted objects in
 /// foreign-key order) over one connection and transaction.
@@ -194,6 +243,66 @@ impl Session {
     /// Track a new object; it is INSERTed at the next flush.
     pub fn add<T: Model>(&mut self, object: T) -> Key<T> {
         self.insert_entry(object, None, State::Pending)
+    }
+
+    /// Take the object out of the Session: it is no longer tracked (its key
+    /// stops resolving) and is returned to the caller.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the key is no longer in the Session.
+    pub fn expunge<T: Model>(&mut self, key: Key<T>) -> Result<T> {
+        let slot = self.check(key)?;
+        let pk = self.pk_values(slot);
+        let e = self.entries[slot].take().expect("entry");
+        self.generations[slot] += 1;
+        self.identity.remove(&identity_of(e.type_id, &pk));
+        Ok(*e.object.downcast::<T>().expect("model type"))
+    }
+
+    /// Copy the state of a detached object into the Session (SQLAlchemy's
+    /// `merge`): onto the tracked object with the same primary key, else onto
+    /// the row loaded from the database, else as a new pending object. The
+    /// changes are written at the next flush.
+    pub async fn merge<T: Model>(&mut self, object: T) -> Result<Key<T>> {
+        let values = object.to_values();
+        let pk: Vec<Value> = T::primary_key_positions()
+            .iter()
+            .map(|&i| values[i].clone())
+            .collect();
+        let existing = match self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
+            Some(&slot) => Some(Key {
+                slot,
+                generation: self.generations[slot as usize],
+                _t: PhantomData,
+            }),
+            None if pk.iter().all(|v| !is_unset(v)) => {
+                let t = T::table();
+                let cond = pk_condition(t, T::column_names(), T::primary_key_positions(), &pk);
+                self.query::<T>().filter(cond).first().await?
+            }
+            None => None,
+        };
+        match existing {
+            Some(key) => {
+                self.load(key).await?;
+                let target = &mut self[key];
+                for (i, v) in values.into_iter().enumerate() {
+                    target.set_value(i, v)?;
+                }
+                Ok(key)
+            }
+            None => Ok(self.add(object)),
+        }
+    }
+
+    /// Roll back and forget every object (SQLAlchemy's `close`); the Session
+    /// can be used again.
+    pub async fn close(&mut self) -> Result<()> {
+        let res = self.rollback().await;
+        self.entries.clear();
+        self.generations.clear();
+        self.identity.clear();
+        res
     }
 
     /// Whether `key` still refers to an object in this Session.

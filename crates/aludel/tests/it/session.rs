@@ -244,3 +244,42 @@ all_backends!(
     failed_flush_rolls_back,
     rollback_restores_objects,
 );
+
+/// expunge hands the object back; merge copies a detached object's state
+/// onto the tracked one; close forgets everything.
+async fn expunge_merge_close(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let factory = aludel::orm::SessionFactory::new(&engine).expire_on_commit(false);
+    let mut s = factory.session();
+    let ada = s.add(author("Ada"));
+    s.commit().await?;
+    let mut detached = s.expunge(ada)?;
+    assert!(!s.contains(ada));
+    detached.karma = 7;
+    let merged = s.merge(detached.clone()).await?;
+    assert_eq!(s[merged].karma, 7);
+    s.commit().await?;
+    let karma: i32 = engine
+        .execute(text("SELECT karma FROM authors WHERE id = 1"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(karma, 7, "the merged change was written");
+    let new = s
+        .merge(Author {
+            id: 5,
+            name: "New".into(),
+            karma: 1,
+        })
+        .await?;
+    s.commit().await?;
+    assert_eq!(s[new].id, 5);
+    s.close().await?;
+    assert!(!s.contains(merged) && !s.contains(new));
+    assert_eq!(
+        s.get::<Author>(5).await?.map(|k| s[k].name.clone()),
+        Some("New".into())
+    );
+    Ok(())
+}
+
+all_backends!(expunge_merge_close);
