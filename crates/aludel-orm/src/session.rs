@@ -746,9 +746,9 @@ impl<T: Model> std::ops::IndexMut<Key<T>> for Session {
 /// A query for model objects (SQLAlchemy's `session.query(User)` /
 /// `select(User)`); built like a [`Select`], run with [`all`](ModelQuery::all).
 pub struct ModelQuery<'s, T> {
-    session: &'s mut Session,
-    select: Select,
-    _t: PhantomData<fn() -> T>,
+    pub(crate) session: &'s mut Session,
+    pub(crate) select: Select,
+    pub(crate) _t: PhantomData<fn() -> T>,
 }
 
 impl<T: Model> ModelQuery<'_, T> {
@@ -799,6 +799,57 @@ impl<T: Model> ModelQuery<'_, T> {
     /// The first object, or `None`.
     pub async fn first(self) -> Result<Option<Key<T>>> {
         Ok(self.limit(1).all().await?.into_iter().next())
+    }
+
+    /// Exactly one object.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoRow`] for none, [`ErrorKind::MultipleRows`] for more.
+    pub async fn one(self) -> Result<Key<T>> {
+        match self.one_or_none().await? {
+            Some(k) => Ok(k),
+            None => Err(Error::new(
+                ErrorKind::NoRow,
+                "no row was found when one was required",
+            )),
+        }
+    }
+
+    /// One object or none.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MultipleRows`] for more than one.
+    pub async fn one_or_none(self) -> Result<Option<Key<T>>> {
+        let keys = self.limit(2).all().await?;
+        match keys.len() {
+            0 | 1 => Ok(keys.into_iter().next()),
+            _ => Err(Error::new(
+                ErrorKind::MultipleRows,
+                "more than one row was found when exactly one was required",
+            )),
+        }
+    }
+
+    /// The number of rows the query matches (ignoring its limit and
+    /// offset), after an autoflush.
+    pub async fn count(self) -> Result<i64> {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let inner = self.select.clear_order_by().clear_limit();
+        let stmt = aludel_core::sql::select([aludel_core::sql::func::count_star()])
+            .from_subquery(inner, "anon_1");
+        self.session
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .scalar_one()
+    }
+
+    /// Whether the query matches any row.
+    pub async fn exists(self) -> Result<bool> {
+        Ok(self.limit(1).all().await?.len() == 1)
     }
 }
 

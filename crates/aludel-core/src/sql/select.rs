@@ -253,6 +253,19 @@ impl Select {
         self
     }
 
+    /// Drop the ORDER BY (SQLAlchemy's `order_by(None)`), e.g. to count.
+    pub fn clear_order_by(mut self) -> Self {
+        self.order_by.clear();
+        self
+    }
+
+    /// Drop LIMIT and OFFSET, e.g. to count all matching rows.
+    pub fn clear_limit(mut self) -> Self {
+        self.limit = None;
+        self.offset = None;
+        self
+    }
+
     /// OFFSET.
     pub fn offset(mut self, n: u64) -> Self {
         self.offset = Some(n);
