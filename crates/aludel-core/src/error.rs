@@ -148,6 +148,14 @@ impl Error {
         self.inner.code.as_deref()
     }
 
+    /// The same error with `prefix` put before its message (the SQL,
+    /// constraint, table, column and code are kept), for callers that know
+    /// what was being done: `"flush of User key [I64(3)]"`.
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.inner.message = format!("{prefix}: {}", self.inner.message);
+        self
+    }
+
     /// True when running the transaction again may succeed (serialization
     /// failures and deadlocks).
     pub fn is_retryable(&self) -> bool {

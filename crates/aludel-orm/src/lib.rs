@@ -43,6 +43,12 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// when the value does not convert to the field's type.
     fn set_value(&mut self, position: usize, value: Value) -> Result<()>;
 
+    /// A query for this model on `session` (the talk's `Model.query`):
+    /// `User::query(&mut session).filter(User::name.eq("Ada")).all().await?`.
+    fn query(session: &mut Session) -> ModelQuery<'_, Self> {
+        session.query::<Self>()
+    }
+
     /// The primary key's values, in key order.
     fn primary_key(&self) -> Vec<Value> {
         let values = self.to_values();

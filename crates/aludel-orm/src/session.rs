@@ -433,13 +433,7 @@ impl Session {
         let res = self.flush_in(&order).await;
         if let Err(e) = res {
             self.rollback().await?;
-            return Err(Error::new(
-                e.kind(),
-                format!(
-                    "flush failed and the session's transaction was rolled back: {}",
-                    e
-                ),
-            ));
+            return Err(e.context("flush failed and the session's transaction was rolled back"));
         }
         Ok(())
     }
@@ -505,7 +499,14 @@ impl Session {
                 cond = cond.and(t.c(cols[v]).eq(Expr::from(before[v].clone())));
             }
             let stmt = stmt.filter(cond);
-            let n = self.conn().await?.execute(&stmt, ()).await?.rows_affected();
+            let what = format!("UPDATE of {type_name} in \"{}\" with key {pk:?}", t.name());
+            let n = self
+                .conn()
+                .await?
+                .execute(&stmt, ())
+                .await
+                .map_err(|err| err.context(&what))?
+                .rows_affected();
             if n == 0 {
                 let kind = if version.is_some() {
                     ErrorKind::StaleData
@@ -551,7 +552,14 @@ impl Session {
                 let stmt = delete(t).filter(cond);
                 let id = identity_of(e.type_id, &pk);
                 let (type_name, table) = (e.ops.type_name, t.name());
-                let n = self.conn().await?.execute(&stmt, ()).await?.rows_affected();
+                let what = format!("DELETE of {type_name} from \"{table}\" with key {pk:?}");
+                let n = self
+                    .conn()
+                    .await?
+                    .execute(&stmt, ())
+                    .await
+                    .map_err(|err| err.context(&what))?
+                    .rows_affected();
                 if n == 0 && versioned {
                     return Err(Error::new(
                         ErrorKind::StaleData,
@@ -599,7 +607,13 @@ impl Session {
         if let (true, Some(a)) = (returning, &auto) {
             stmt = stmt.returning([t.c(a)]);
         }
-        let result = self.conn().await?.execute(&stmt, ()).await?;
+        let what = format!("INSERT of {} into \"{}\"", e.ops.type_name, t.name());
+        let result = self
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await
+            .map_err(|err| err.context(&what))?;
         let e = self.entries[slot].as_mut().expect("entry");
         if let (true, Some(i)) = (generate, auto_pos) {
             let id = if returning {

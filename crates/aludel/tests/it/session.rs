@@ -283,3 +283,102 @@ async fn expunge_merge_close(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(expunge_merge_close);
+
+/// Bad input: each failure names what went wrong (with the constraint where
+/// the server gives it) and leaves the database as it was.
+async fn bad_input_leaves_the_database_unchanged(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let count = |sql: &'static str| {
+        let engine = engine.clone();
+        async move { engine.execute(text(sql), ()).await?.scalar_one::<i64>() }
+    };
+    let mut s = Session::new(&engine);
+    s.add(Author {
+        id: 1,
+        name: "Ada".into(),
+        karma: 0,
+    });
+    s.commit().await?;
+    // The same primary key twice, alongside a valid object: nothing lands.
+    s.add(author("Valid"));
+    s.add(Author {
+        id: 1,
+        name: "Twin".into(),
+        karma: 0,
+    });
+    let err = assert_err!(
+        s.commit().await,
+        ErrorKind::Integrity(aludel::IntegrityKind::Unique)
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("INSERT of") && msg.contains("\"authors\""),
+        "{msg}"
+    );
+    assert_eq!(count("SELECT count(*) FROM authors").await?, 1);
+    // A foreign key to a missing row.
+    s.add(Book {
+        id: 1,
+        author_id: 404,
+        title: "Orphan".into(),
+    });
+    let err = assert_err!(
+        s.commit().await,
+        ErrorKind::Integrity(aludel::IntegrityKind::ForeignKey)
+    );
+    if db.kind != crate::harness::Kind::Sqlite {
+        assert_eq!(
+            err.constraint(),
+            Some("fk_books_author_id_authors"),
+            "{err}"
+        );
+    }
+    assert_eq!(count("SELECT count(*) FROM books").await?, 0);
+    // A key from another session, and keys after close.
+    let mut other = Session::new(&engine);
+    let foreign = other.add(author("Elsewhere"));
+    let _ = foreign;
+    let ada = s.get::<Author>(1).await?.expect("row");
+    s.close().await?;
+    let err = assert_err!(s.delete(ada), ErrorKind::Config);
+    assert!(err.to_string().contains("not in this session"), "{err}");
+    assert!(s.try_get(ada).is_err());
+    assert_eq!(count("SELECT count(*) FROM authors").await?, 1);
+    Ok(())
+}
+
+/// The talk's `Model.query`: querying straight from the model type.
+async fn model_query_convenience(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    for n in ["Ada", "Grace", "Linus"] {
+        s.add(author(n));
+    }
+    s.commit().await?;
+    let found = Author::query(&mut s)
+        .filter(Author::name.like("%a%"))
+        .order_by([Author::name.asc()])
+        .all()
+        .await?;
+    let names: Vec<&str> = found.iter().map(|k| s[*k].name.as_str()).collect();
+    assert_eq!(names, ["Ada", "Grace"]);
+    assert_eq!(Author::query(&mut s).count().await?, 3);
+    assert!(Author::query(&mut s)
+        .filter(Author::karma.gt(0))
+        .first()
+        .await?
+        .is_none());
+    assert_err!(Author::query(&mut s).one().await, ErrorKind::MultipleRows);
+    assert!(
+        Author::query(&mut s)
+            .filter(Author::name.eq("Linus"))
+            .exists()
+            .await?
+    );
+    Ok(())
+}
+
+all_backends!(
+    bad_input_leaves_the_database_unchanged,
+    model_query_convenience
+);
