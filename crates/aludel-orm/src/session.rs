@@ -460,9 +460,7 @@ impl Session {
                     })
                 })
                 .collect();
-            for slot in slots {
-                self.insert_one(slot).await?;
-            }
+            self.insert_batch(&slots).await?;
         }
         // UPDATEs of changed columns.
         for slot in 0..self.entries.len() {
@@ -575,6 +573,151 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// INSERT the pending objects of one table in multi-row statements.
+    ///
+    /// Keys the database generates are fetched without one statement per
+    /// row: PostgreSQL hands out the ids first (`nextval` of the column's
+    /// sequence, one query for the batch), so the rows are inserted with
+    /// them; SQLite and MySQL/MariaDB give consecutive ids to the rows of one
+    /// multi-row INSERT (SQLite: the new rowids follow the largest one, one
+    /// writer at a time; InnoDB: a "simple insert" reserves a consecutive
+    /// block), so the ids follow from the last (SQLite) or first (MySQL)
+    /// one reported. Anything else falls back to one INSERT per row.
+    async fn insert_batch(&mut self, slots: &[usize]) -> Result<()> {
+        let Some(&first) = slots.first() else {
+            return Ok(());
+        };
+        let e = self.entries[first].as_ref().expect("entry");
+        let (t, cols) = ((e.ops.table)(), (e.ops.columns)());
+        let auto = t.autoincrement_column().map(|c| c.name().to_string());
+        let auto_pos = auto
+            .as_deref()
+            .and_then(|a| cols.iter().position(|c| *c == a));
+        let backend = self.engine.dialect().backend();
+        // Objects with versions get 1 before insertion.
+        for &slot in slots {
+            let e = self.entries[slot].as_mut().expect("entry");
+            if let Some(v) = e.ops.version {
+                if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
+                    (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
+                }
+            }
+        }
+        let generates = |s: &Self, slot: usize| {
+            let e = s.entries[slot].as_ref().expect("entry");
+            auto_pos.is_some_and(|i| is_unset(&(e.ops.values)(&*e.object)[i]))
+        };
+        let (gen, given): (Vec<usize>, Vec<usize>) =
+            slots.iter().partition(|&&s| generates(self, s));
+        // PostgreSQL: take ids from the sequence for the whole batch first.
+        if let (Some(i), aludel_core::Backend::Postgres, false) =
+            (auto_pos, backend, gen.is_empty())
+        {
+            let stmt = aludel_core::text(
+                "SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)",
+            );
+            let quoted = self.engine.dialect().quote_identifier(t.name());
+            let ids: Vec<i64> = self
+                .conn()
+                .await?
+                .execute(&stmt, aludel_core::params! { "t": quoted, "c": cols[i].to_string(), "n": gen.len() as i64 })
+                .await?
+                .scalars()?;
+            for (&slot, id) in gen.iter().zip(ids) {
+                let e = self.entries[slot].as_mut().expect("entry");
+                (e.ops.set)(&mut *e.object, i, Value::I64(id))?;
+            }
+            return self.insert_rows(slots, None).await;
+        }
+        self.insert_rows(&given, None).await?;
+        match (auto_pos, backend) {
+            (Some(i), aludel_core::Backend::Sqlite | aludel_core::Backend::Mysql) => {
+                self.insert_rows(&gen, Some(i)).await
+            }
+            _ => {
+                for slot in gen {
+                    self.insert_one(slot).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One multi-row INSERT per chunk of `slots`; with `generated`, the
+    /// column at that position is left out and filled from the ids the
+    /// database reports (consecutive within one statement).
+    async fn insert_rows(&mut self, slots: &[usize], generated: Option<usize>) -> Result<()> {
+        let Some(&first) = slots.first() else {
+            return Ok(());
+        };
+        let e = self.entries[first].as_ref().expect("entry");
+        let (t, cols, type_name) = ((e.ops.table)(), (e.ops.columns)(), e.ops.type_name);
+        let backend = self.engine.dialect().backend();
+        // Stay under every backend's bound-parameter limit.
+        let per_row = cols.len().max(1);
+        let chunk = (30_000 / per_row).clamp(1, 1000);
+        for part in slots.chunks(chunk) {
+            let rows: Vec<Vec<(String, Expr)>> = part
+                .iter()
+                .map(|&slot| {
+                    let e = self.entries[slot].as_ref().expect("entry");
+                    (e.ops.values)(&*e.object)
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| Some(*i) != generated)
+                        .map(|(i, v)| (cols[i].to_string(), Expr::from(v)))
+                        .collect()
+                })
+                .collect();
+            let stmt = insert(t).values_many(rows);
+            let what = format!(
+                "INSERT of {} {type_name} rows into \"{}\"",
+                part.len(),
+                t.name()
+            );
+            let result = self
+                .conn()
+                .await?
+                .execute(&stmt, ())
+                .await
+                .map_err(|err| err.context(&what))?;
+            if let Some(i) = generated {
+                let n = part.len() as i64;
+                let reported = result.last_insert_id().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Database,
+                        format!("no generated key reported for {}", t.name()),
+                    )
+                })?;
+                // SQLite reports the last rowid, MySQL the first id.
+                let first_id = if backend == aludel_core::Backend::Sqlite {
+                    reported - n + 1
+                } else {
+                    reported
+                };
+                for (k, &slot) in part.iter().enumerate() {
+                    let e = self.entries[slot].as_mut().expect("entry");
+                    (e.ops.set)(&mut *e.object, i, Value::I64(first_id + k as i64))?;
+                }
+            }
+            for &slot in part {
+                self.mark_inserted(slot);
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_inserted(&mut self, slot: usize) {
+        let e = self.entries[slot].as_mut().expect("entry");
+        let now = (e.ops.values)(&*e.object);
+        let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
+        e.snapshot = Some(now);
+        e.state = State::Persistent;
+        e.inserted_in_txn = true;
+        self.identity
+            .insert(identity_of(e.type_id, &pk), slot as u32);
     }
 
     async fn insert_one(&mut self, slot: usize) -> Result<()> {
