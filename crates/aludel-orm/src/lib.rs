@@ -63,3 +63,6 @@ mod column_type;
 mod db_enum;
 pub use column_type::{__no_column, __set_field, ColumnType, TypeOptions, DEFAULT_STRING_LENGTH};
 pub use db_enum::{__decode_enum, DbEnum};
+
+mod pagination;
+pub use pagination::{KeysetPage, Page, PaginateOptions, DEFAULT_MAX_PER_PAGE, DEFAULT_PER_PAGE};

@@ -12,6 +12,7 @@ mod examples;
 mod expr;
 mod models;
 mod observe;
+mod pagination;
 mod pool;
 mod reflect;
 mod results;
