@@ -83,8 +83,12 @@ fn ops<T: Model>() -> Ops {
 
 struct Entry {
     object: Box<dyn Any + Send + Sync>,
-    /// The column values as last loaded or flushed (None while pending).
+    /// The column values as last loaded or flushed (None while pending):
+    /// what the next flush compares with.
     snapshot: Option<Vec<Value>>,
+    /// The column values as last loaded or committed: what a rollback
+    /// restores (a flushed change is undone by the ROLLBACK too).
+    committed: Option<Vec<Value>>,
     state: State,
     expired: bool,
     /// Inserted by a flush of the transaction still open: a rollback
@@ -224,6 +228,7 @@ impl Session {
         let generation = 0;
         self.entries.push(Some(Entry {
             object: Box::new(object),
+            committed: snapshot.clone(),
             snapshot,
             state,
             expired: false,
@@ -396,6 +401,7 @@ impl Session {
         let fresh: T = row.decode()?;
         let e = self.entries[slot].as_mut().expect("entry");
         e.snapshot = Some(fresh.to_values());
+        e.committed = e.snapshot.clone();
         e.object = Box::new(fresh);
         e.expired = false;
         Ok(())
@@ -791,6 +797,7 @@ impl Session {
         }
         for e in self.entries.iter_mut().flatten() {
             e.inserted_in_txn = false;
+            e.committed = e.snapshot.clone();
             e.expired |= self.expire_on_commit;
         }
         Ok(())
@@ -821,7 +828,8 @@ impl Session {
             // back flush); the next get, query or load reads it again.
             e.state = State::Persistent;
             e.expired = true;
-            if let Some(snap) = e.snapshot.clone() {
+            e.snapshot = e.committed.clone();
+            if let Some(snap) = e.committed.clone() {
                 for (i, v) in snap.into_iter().enumerate() {
                     (e.ops.set)(&mut *e.object, i, v)?;
                 }
@@ -846,6 +854,7 @@ impl Session {
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
                         e.object = Box::new(obj);
+                        e.committed = Some(values.clone());
                         e.snapshot = Some(values);
                         e.expired = false;
                     }

@@ -188,6 +188,7 @@ async fn rollback_restores_objects(db: TestDb) -> aludel::Result<()> {
     s.rollback().await?;
     assert!(!s.contains(temp), "inserted in the rolled-back transaction");
     assert!(s.is_expired(ada));
+    assert_eq!(s[ada].karma, 0, "a flushed change is undone in memory too");
     assert_eq!(s.load(ada).await?.karma, 0, "reloaded from the database");
     Ok(())
 }
