@@ -6,6 +6,7 @@ mod compile;
 mod data;
 mod harness;
 mod mysql;
+mod orm;
 mod postgres;
 mod sqlite;
 
@@ -269,6 +270,35 @@ async fn main() -> ExitCode {
         }
     }
     md.push_str(&compile_md);
+    for &kind in &args.backends {
+        let (name, url) = match kind {
+            Kind::Sqlite => (
+                "SQLite",
+                format!(
+                    "sqlite:///{}/aludel_bench_orm.db",
+                    std::env::temp_dir().display()
+                ),
+            ),
+            Kind::Postgres => (
+                "PostgreSQL",
+                data::with_database(
+                    &env_url(
+                        "BENCH_POSTGRES_URL",
+                        "postgresql://postgres@127.0.0.1:5432/test",
+                    ),
+                    "test",
+                ),
+            ),
+            Kind::Mysql => (
+                "MariaDB / MySQL",
+                data::with_database(
+                    &env_url("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+                    "test",
+                ),
+            ),
+        };
+        md.push_str(&orm::run(name, &url, args.quick).await);
+    }
     print!("{md}");
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");

@@ -1,0 +1,220 @@
+//! The ORM beside Aludel Core (which the tables above put within a few
+//! percent of the raw drivers): loading N model objects through a Session
+//! against decoding N rows into plain structs, and a Session flush of 1 000
+//! users with 5 posts each against a hand-written batched insert.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use aludel::orm::{Model as _, Session};
+use aludel::schema::MetaData;
+use aludel::sql::{insert, select, Expr};
+use aludel::{Engine, FromRow, Model};
+
+#[derive(Model, Clone, Debug)]
+#[aludel(table = "orm_users")]
+pub struct OrmUser {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(length = 50)]
+    name: String,
+    #[aludel(length = 100)]
+    email: String,
+    age: i32,
+}
+
+#[derive(Model, Clone, Debug)]
+#[aludel(table = "orm_posts")]
+pub struct OrmPost {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(foreign_key = "orm_users.id")]
+    user_id: i64,
+    #[aludel(length = 100)]
+    title: String,
+}
+
+#[derive(FromRow)]
+struct Plain {
+    #[allow(dead_code)]
+    id: i64,
+    #[allow(dead_code)]
+    name: String,
+    #[allow(dead_code)]
+    email: String,
+    #[allow(dead_code)]
+    age: i32,
+}
+
+fn metadata() -> MetaData {
+    let mut md = MetaData::new();
+    md.add(OrmUser::table().clone()).expect("users");
+    md.add(OrmPost::table().clone()).expect("posts");
+    md
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+async fn time<F, Fut>(samples: usize, iters: usize, mut f: F) -> aludel::Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = aludel::Result<()>>,
+{
+    f().await?; // warm-up
+    let mut per = Vec::new();
+    for _ in 0..samples {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f().await?;
+        }
+        per.push(start.elapsed().as_secs_f64() * 1e6 / iters as f64);
+    }
+    Ok(median(per))
+}
+
+async fn seed(engine: &Engine) -> aludel::Result<()> {
+    let md = metadata();
+    md.drop_all(engine).await?;
+    md.create_all(engine).await?;
+    let rows = (0..10_000).map(|i| {
+        [
+            ("name", Expr::from(format!("user{i}"))),
+            ("email", Expr::from(format!("user{i}@example.com"))),
+            ("age", Expr::from(20 + (i % 50))),
+        ]
+    });
+    let rows: Vec<_> = rows.collect();
+    let mut conn = engine.connect().await?;
+    for chunk in rows.chunks(1000) {
+        conn.execute(&insert(OrmUser::table()).values_many(chunk.to_vec()), ())
+            .await?;
+    }
+    conn.commit().await
+}
+
+async fn flush_core(engine: &Engine) -> aludel::Result<()> {
+    let mut conn = engine.connect().await?;
+    let users = (0..1000).map(|i| {
+        [
+            ("name", Expr::from(format!("n{i}"))),
+            ("email", Expr::from(format!("n{i}@x"))),
+            ("age", Expr::from(30)),
+        ]
+    });
+    let ids: Vec<i64> = conn
+        .execute(
+            &insert(OrmUser::table())
+                .values_many(users)
+                .returning([OrmUser::table().c("id")]),
+            (),
+        )
+        .await?
+        .scalars()?;
+    let posts: Vec<_> = ids
+        .iter()
+        .flat_map(|&id| {
+            (0..5).map(move |p| {
+                [
+                    ("user_id", Expr::from(id)),
+                    ("title", Expr::from(format!("p{p}"))),
+                ]
+            })
+        })
+        .collect();
+    for chunk in posts.chunks(1000) {
+        conn.execute(&insert(OrmPost::table()).values_many(chunk.to_vec()), ())
+            .await?;
+    }
+    conn.rollback().await
+}
+
+async fn flush_orm(engine: &Engine) -> aludel::Result<()> {
+    let mut s = Session::new(engine);
+    let users: Vec<_> = (0..1000)
+        .map(|i| {
+            s.add(OrmUser {
+                id: 0,
+                name: format!("n{i}"),
+                email: format!("n{i}@x"),
+                age: 30,
+            })
+        })
+        .collect();
+    s.flush().await?;
+    for u in users {
+        let uid = s[u].id;
+        for p in 0..5 {
+            s.add(OrmPost {
+                id: 0,
+                user_id: uid,
+                title: format!("p{p}"),
+            });
+        }
+    }
+    s.flush().await?;
+    s.rollback().await
+}
+
+/// The markdown section for one backend, or why it was skipped.
+pub async fn run(name: &str, url: &str, quick: bool) -> String {
+    match run_inner(url, quick).await {
+        Ok(rows) => {
+            let mut md = format!("\n## ORM on {name} (ratio = ORM / Aludel Core)\n\n| workload | N | Core µs/op | ORM µs/op | ratio |\n| --- | ---: | ---: | ---: | ---: |\n");
+            for (w, n, core, orm) in rows {
+                let _ = writeln!(
+                    md,
+                    "| {w} | {n} | {core:.1} | {orm:.1} | {:.2} |",
+                    orm / core
+                );
+            }
+            md
+        }
+        Err(e) => format!("\n## ORM on {name}\n\nskipped: {e}\n"),
+    }
+}
+
+async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, usize, f64, f64)>> {
+    let engine = aludel::Engine::builder(url)?.build()?;
+    seed(&engine).await?;
+    let samples = if quick { 3 } else { 7 };
+    let mut out = Vec::new();
+    for n in [1usize, 100, 10_000] {
+        let iters = if n == 10_000 { 5 } else { 50 };
+        let t = OrmUser::table();
+        let stmt = select(OrmUser::column_names().iter().map(|c| t.c(c)))
+            .from(t)
+            .limit(n as u64);
+        let core = time(samples, iters, || {
+            let (engine, stmt) = (engine.clone(), stmt.clone());
+            async move {
+                let mut conn = engine.connect().await?;
+                let rows: Vec<Plain> = conn.execute(&stmt, ()).await?.all_as()?;
+                assert_eq!(rows.len(), n);
+                Ok(())
+            }
+        })
+        .await?;
+        let orm = time(samples, iters, || {
+            let engine = engine.clone();
+            async move {
+                let mut s = Session::new(&engine);
+                let keys = s.query::<OrmUser>().limit(n as u64).all().await?;
+                assert_eq!(keys.len(), n);
+                Ok(())
+            }
+        })
+        .await?;
+        eprintln!("[orm] load {n}: core {core:.1} µs, orm {orm:.1} µs");
+        out.push(("load N objects", n, core, orm));
+    }
+    let iters = if quick { 1 } else { 3 };
+    let core = time(samples, iters, || flush_core(&engine)).await?;
+    let orm = time(samples, iters, || flush_orm(&engine)).await?;
+    eprintln!("[orm] flush 1000 users x 5 posts: core {core:.0} µs, orm {orm:.0} µs");
+    out.push(("flush 1 000 users × 5 posts", 6000, core, orm));
+    metadata().drop_all(&engine).await?;
+    Ok(out)
+}
