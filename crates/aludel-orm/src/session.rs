@@ -85,10 +85,10 @@ struct Entry {
     object: Box<dyn Any + Send + Sync>,
     /// The column values as last loaded or flushed (None while pending):
     /// what the next flush compares with.
-    snapshot: Option<Vec<Value>>,
+    snapshot: Option<Snapshot>,
     /// The column values as last loaded or committed: what a rollback
     /// restores (a flushed change is undone by the ROLLBACK too).
-    committed: Option<Vec<Value>>,
+    committed: Option<Snapshot>,
     state: State,
     expired: bool,
     /// Inserted by a flush of the transaction still open: a rollback
@@ -100,10 +100,26 @@ struct Entry {
 }
 
 /// A key for the identity map: the model type and its primary key values.
-type Identity = (TypeId, String);
+type Identity = (TypeId, PkKey);
+
+/// Column values shared between the flush snapshot and the committed copy
+/// (usually the same values: one allocation, two owners).
+type Snapshot = std::sync::Arc<[Value]>;
+
+/// A primary key as a hashable map key: integer keys (the common case)
+/// without formatting, anything else by its debug text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum PkKey {
+    Int(i64),
+    Text(String),
+}
 
 fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
-    (type_id, format!("{pk:?}"))
+    let key = match pk {
+        [v] if v.as_i64().is_some() => PkKey::Int(v.as_i64().expect("integer")),
+        _ => PkKey::Text(format!("{pk:?}")),
+    };
+    (type_id, key)
 }
 
 /// Makes [`Session`]s with the same settings (SQLAlchemy's `sessionmaker`).
@@ -224,6 +240,7 @@ impl Session {
         snapshot: Option<Vec<Value>>,
         state: State,
     ) -> Key<T> {
+        let snapshot: Option<Snapshot> = snapshot.map(Into::into);
         let slot = self.entries.len() as u32;
         let generation = 0;
         self.entries.push(Some(Entry {
@@ -400,7 +417,7 @@ impl Session {
         let row = self.conn().await?.execute(&stmt, ()).await?.one()?;
         let fresh: T = row.decode()?;
         let e = self.entries[slot].as_mut().expect("entry");
-        e.snapshot = Some(fresh.to_values());
+        e.snapshot = Some(fresh.to_values().into());
         e.committed = e.snapshot.clone();
         e.object = Box::new(fresh);
         e.expired = false;
@@ -424,7 +441,7 @@ impl Session {
         let values = e
             .snapshot
             .clone()
-            .unwrap_or_else(|| (e.ops.values)(&*e.object));
+            .unwrap_or_else(|| (e.ops.values)(&*e.object).into());
         (e.ops.pk)().iter().map(|&i| values[i].clone()).collect()
     }
 
@@ -532,7 +549,7 @@ impl Session {
                 (e.ops.set)(&mut *e.object, v, now[v].clone())?;
             }
             let e = self.entries[slot].as_mut().expect("entry");
-            e.snapshot = Some(now);
+            e.snapshot = Some(now.into());
         }
         // DELETEs, children first.
         for table in order.iter().rev() {
@@ -719,7 +736,7 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         let now = (e.ops.values)(&*e.object);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(now);
+        e.snapshot = Some(now.into());
         e.state = State::Persistent;
         e.inserted_in_txn = true;
         self.identity
@@ -779,7 +796,7 @@ impl Session {
         }
         let now = (e.ops.values)(&*e.object);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(now);
+        e.snapshot = Some(now.into());
         e.state = State::Persistent;
         e.inserted_in_txn = true;
         self.identity
@@ -830,7 +847,7 @@ impl Session {
             e.expired = true;
             e.snapshot = e.committed.clone();
             if let Some(snap) = e.committed.clone() {
-                for (i, v) in snap.into_iter().enumerate() {
+                for (i, v) in snap.iter().cloned().enumerate() {
                     (e.ops.set)(&mut *e.object, i, v)?;
                 }
             }
@@ -854,6 +871,7 @@ impl Session {
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
                         e.object = Box::new(obj);
+                        let values: Snapshot = values.into();
                         e.committed = Some(values.clone());
                         e.snapshot = Some(values);
                         e.expired = false;
