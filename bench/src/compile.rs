@@ -104,7 +104,7 @@ pub fn run(quick: bool) -> String {
     }
     let _ = writeln!(
         md,
-        "\n(both columns include building the statement; {:?})",
+        "\n(compile columns: build + compile minus build alone; wall clock, noisy at this scale — see bench/README.md for instruction counts; measured in {:?})",
         Duration::from_secs_f64(started.elapsed().as_secs_f64().round())
     );
     md
