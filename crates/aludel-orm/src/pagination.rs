@@ -364,6 +364,7 @@ impl<T: Model> ModelQuery<'_, T> {
                 let mut keys = ModelQuery::<T> {
                     session: &mut *session,
                     select: stmt,
+                    filters: Vec::new(),
                     _t: PhantomData,
                 }
                 .all()
@@ -386,6 +387,7 @@ impl<T: Model> ModelQuery<'_, T> {
             let n = ModelQuery::<T> {
                 session,
                 select,
+                filters: Vec::new(),
                 _t: PhantomData,
             }
             .count()
@@ -473,6 +475,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let mut keys = ModelQuery::<T> {
             session: &mut *session,
             select: stmt,
+            filters: Vec::new(),
             _t: PhantomData,
         }
         .all()

@@ -402,6 +402,7 @@ impl Session {
         ModelQuery {
             session: self,
             select: select(cols).from(t),
+            filters: Vec::new(),
             _t: PhantomData,
         }
     }
@@ -932,6 +933,8 @@ impl<T: Model> std::ops::IndexMut<Key<T>> for Session {
 pub struct ModelQuery<'s, T> {
     pub(crate) session: &'s mut Session,
     pub(crate) select: Select,
+    /// The WHERE conditions, kept for bulk UPDATE and DELETE.
+    pub(crate) filters: Vec<Expr>,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
@@ -939,6 +942,7 @@ impl<T: Model> ModelQuery<'_, T> {
     /// WHERE (AND-ed).
     #[doc(alias = "where")]
     pub fn filter(mut self, condition: Expr) -> Self {
+        self.filters.push(condition.clone());
         self.select = self.select.filter(condition);
         self
     }
@@ -1029,6 +1033,100 @@ impl<T: Model> ModelQuery<'_, T> {
             .execute(&stmt, ())
             .await?
             .scalar_one()
+    }
+
+    /// The primary keys of the matching rows, as the database has them now.
+    async fn matching_keys(&mut self) -> Result<Vec<Vec<Value>>> {
+        let t = T::table();
+        let cols = T::column_names();
+        let pk_cols: Vec<Expr> = T::primary_key_positions()
+            .iter()
+            .map(|&i| t.c(cols[i]))
+            .collect();
+        let mut stmt = select(pk_cols).from(t);
+        for f in &self.filters {
+            stmt = stmt.filter(f.clone());
+        }
+        let rows = self.session.conn().await?.execute(&stmt, ()).await?.all()?;
+        Ok(rows.into_iter().map(|r| r.into_values()).collect())
+    }
+
+    /// UPDATE every matching row (SQLAlchemy's `update(User).where(…)`
+    /// through the Session); tracked objects among them are reloaded, so
+    /// the Session stays in step. Returns the rows matched.
+    pub async fn update<I, S>(mut self, set: I) -> Result<u64>
+    where
+        I: IntoIterator<Item = (S, Expr)>,
+        S: AsRef<str>,
+    {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let keys = self.matching_keys().await?;
+        let t = T::table();
+        let mut stmt = update(t);
+        for (c, e) in set {
+            stmt = stmt.set(c.as_ref(), e);
+        }
+        for f in &self.filters {
+            stmt = stmt.filter(f.clone());
+        }
+        let n = self
+            .session
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .rows_affected();
+        for pk in keys {
+            if let Some(&slot) = self
+                .session
+                .identity
+                .get(&identity_of(TypeId::of::<T>(), &pk))
+            {
+                let key: Key<T> = Key {
+                    slot,
+                    generation: self.session.generations[slot as usize],
+                    _t: PhantomData,
+                };
+                if self.session.contains(key) {
+                    self.session.refresh(key).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// DELETE every matching row; tracked objects among them leave the
+    /// Session. Returns the rows deleted.
+    pub async fn delete(mut self) -> Result<u64> {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let keys = self.matching_keys().await?;
+        let t = T::table();
+        let mut stmt = delete(t);
+        for f in &self.filters {
+            stmt = stmt.filter(f.clone());
+        }
+        let n = self
+            .session
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .rows_affected();
+        for pk in keys {
+            if let Some(slot) = self
+                .session
+                .identity
+                .remove(&identity_of(TypeId::of::<T>(), &pk))
+            {
+                self.session.entries[slot as usize] = None;
+                self.session.generations[slot as usize] += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Whether the query matches any row.

@@ -4,6 +4,7 @@
 
 use aludel::orm::{Model, Session};
 use aludel::schema::MetaData;
+use aludel::sql::Expr;
 use aludel::{params, text, ErrorKind, Model};
 
 use crate::harness::TestDb;
@@ -436,3 +437,40 @@ async fn batched_flush_assigns_the_right_ids(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(batched_flush_assigns_the_right_ids);
+
+/// Bulk UPDATE and DELETE by query keep the Session's objects in step.
+async fn bulk_update_and_delete_by_query(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.set_expire_on_commit(false);
+    let keys: Vec<_> = ["Ada", "Grace", "Linus", "Barbara"]
+        .iter()
+        .map(|n| s.add(author(n)))
+        .collect();
+    s.commit().await?;
+    let n = Author::query(&mut s)
+        .filter(Author::name.like("%a%"))
+        .update([("karma", Expr::from(Author::karma).add(10))])
+        .await?;
+    assert_eq!(n, 3, "Ada, Grace, Barbara");
+    let karmas: Vec<i32> = keys.iter().map(|k| s[*k].karma).collect();
+    assert_eq!(karmas, [10, 10, 0, 10], "tracked objects were reloaded");
+    let gone = Author::query(&mut s)
+        .filter(Author::karma.eq(10))
+        .filter(Author::name.ne("Ada"))
+        .delete()
+        .await?;
+    assert_eq!(gone, 2);
+    assert!(
+        s.contains(keys[0]) && !s.contains(keys[1]) && s.contains(keys[2]) && !s.contains(keys[3])
+    );
+    s.commit().await?;
+    let left: i64 = engine
+        .execute(text("SELECT count(*) FROM authors"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(left, 2);
+    Ok(())
+}
+
+all_backends!(bulk_update_and_delete_by_query);
