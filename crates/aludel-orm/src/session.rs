@@ -963,6 +963,58 @@ impl<T: Model> ModelQuery<'_, T> {
         self
     }
 
+    /// JOIN the table of model `U`, ON inferred from the one foreign key
+    /// between them, so filters can use `U`'s columns. The result is still
+    /// `T` objects (one per joined row, as SQLAlchemy 2.0's `select(T).join(U)`).
+    pub fn join<U: Model>(mut self) -> Self {
+        self.select = self.select.join(U::table());
+        self
+    }
+
+    /// LEFT OUTER JOIN the table of model `U`.
+    pub fn left_join<U: Model>(mut self) -> Self {
+        self.select = self.select.left_join(U::table());
+        self
+    }
+
+    /// The values of one column (or expression) for the matching rows,
+    /// after an autoflush, without loading objects.
+    pub async fn scalars<V: aludel_core::FromValue>(
+        self,
+        column: impl Into<Expr>,
+    ) -> Result<Vec<V>> {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let stmt = self.select.with_only_columns([column.into()]);
+        self.session
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .scalars()
+    }
+
+    /// Selected columns of the matching rows decoded into `R` (a tuple or a
+    /// `FromRow` struct), without loading objects.
+    pub async fn rows_as<R, I>(self, columns: I) -> Result<Vec<R>>
+    where
+        R: aludel_core::FromRow,
+        I: IntoIterator,
+        I::Item: Into<Expr>,
+    {
+        if self.session.autoflush {
+            self.session.flush().await?;
+        }
+        let stmt = self.select.with_only_columns(columns);
+        self.session
+            .conn()
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .all_as()
+    }
+
     /// OFFSET.
     pub fn offset(mut self, n: u64) -> Self {
         self.select = self.select.offset(n);

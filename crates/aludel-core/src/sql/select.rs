@@ -253,6 +253,17 @@ impl Select {
         self
     }
 
+    /// Replace the selected columns, keeping FROM, joins and conditions
+    /// (SQLAlchemy's `with_only_columns`).
+    pub fn with_only_columns<I>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Expr>,
+    {
+        self.columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Drop the ORDER BY (SQLAlchemy's `order_by(None)`), e.g. to count.
     pub fn clear_order_by(mut self) -> Self {
         self.order_by.clear();

@@ -474,3 +474,57 @@ async fn bulk_update_and_delete_by_query(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(bulk_update_and_delete_by_query);
+
+/// Joins between models, and column or tuple selects through a query.
+async fn joins_and_column_selects(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.add(Author {
+        id: 1,
+        name: "Ada".into(),
+        karma: 3,
+    });
+    s.add(Author {
+        id: 2,
+        name: "Grace".into(),
+        karma: 5,
+    });
+    s.add(Book {
+        id: 1,
+        author_id: 1,
+        title: "Notes".into(),
+    });
+    s.add(Book {
+        id: 2,
+        author_id: 1,
+        title: "Engine".into(),
+    });
+    s.commit().await?;
+    let writers = Author::query(&mut s)
+        .join::<Book>()
+        .filter(Book::title.eq("Engine"))
+        .all()
+        .await?;
+    assert_eq!(writers.len(), 1);
+    assert_eq!(s[writers[0]].name, "Ada");
+    let names: Vec<String> = Author::query(&mut s)
+        .order_by([Author::name.asc()])
+        .scalars(Author::name)
+        .await?;
+    assert_eq!(names, ["Ada", "Grace"]);
+    let pairs: Vec<(String, String)> = Author::query(&mut s)
+        .join::<Book>()
+        .order_by([Book::id.asc()])
+        .rows_as([Author::name.expr(), Book::title.expr()])
+        .await?;
+    assert_eq!(
+        pairs,
+        [
+            ("Ada".into(), "Notes".into()),
+            ("Ada".into(), "Engine".into())
+        ]
+    );
+    Ok(())
+}
+
+all_backends!(joins_and_column_selects);
