@@ -267,6 +267,12 @@ impl Session {
         self.insert_entry(object, None, State::Pending)
     }
 
+    /// Track many new objects (SQLAlchemy's `add_all`); the next flush
+    /// INSERTs them in multi-row statements.
+    pub fn add_all<T: Model, I: IntoIterator<Item = T>>(&mut self, objects: I) -> Vec<Key<T>> {
+        objects.into_iter().map(|o| self.add(o)).collect()
+    }
+
     /// Take the object out of the Session: it is no longer tracked (its key
     /// stops resolving) and is returned to the caller.
     ///
@@ -358,7 +364,9 @@ impl Session {
         self.entry(key).map(|_| key.slot as usize).ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
-                format!("{key:?} is not in this session (expunged, rolled back or from another session)"),
+                format!(
+                    "{key:?} is not in this session (expunged, deleted, rolled back, closed, or from another session)"
+                ),
             )
         })
     }

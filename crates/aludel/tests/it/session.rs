@@ -399,7 +399,7 @@ async fn batched_flush_assigns_the_right_ids(db: TestDb) -> aludel::Result<()> {
         name: "explicit".into(),
         karma: 0,
     });
-    let keys: Vec<_> = (0..1500).map(|i| s.add(author(&format!("a{i}")))).collect();
+    let keys = s.add_all((0..1500).map(|i| author(&format!("a{i}"))));
     let accts: Vec<_> = (0..3)
         .map(|_| {
             s.add(Account {
