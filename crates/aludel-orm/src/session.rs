@@ -59,26 +59,45 @@ enum State {
 
 /// What the Session needs of a model type, without knowing the type.
 struct Ops {
-    type_name: &'static str,
+    type_name: fn() -> &'static str,
     table: fn() -> &'static Table,
     columns: fn() -> &'static [&'static str],
     pk: fn() -> &'static [usize],
     /// Position of the version column, if the model has one.
-    version: Option<usize>,
+    version: fn() -> Option<usize>,
     values: fn(&dyn Any) -> Vec<Value>,
     set: fn(&mut dyn Any, usize, Value) -> Result<()>,
 }
 
-fn ops<T: Model>() -> Ops {
-    Ops {
-        type_name: std::any::type_name::<T>(),
+fn version_position<T: Model>() -> Option<usize> {
+    T::version_column().and_then(|v| T::column_names().iter().position(|c| *c == v))
+}
+
+fn values_of<T: Model>(o: &dyn Any) -> Vec<Value> {
+    o.downcast_ref::<T>().expect("model type").to_values()
+}
+
+fn set_of<T: Model>(o: &mut dyn Any, i: usize, v: Value) -> Result<()> {
+    o.downcast_mut::<T>().expect("model type").set_value(i, v)
+}
+
+struct OpsFor<T>(PhantomData<T>);
+
+impl<T: Model> OpsFor<T> {
+    /// One table of operations per model type, shared by all its objects.
+    const OPS: Ops = Ops {
+        type_name: std::any::type_name::<T>,
         table: T::table,
         columns: T::column_names,
         pk: T::primary_key_positions,
-        version: T::version_column().and_then(|v| T::column_names().iter().position(|c| *c == v)),
-        values: |o| o.downcast_ref::<T>().expect("model type").to_values(),
-        set: |o, i, v| o.downcast_mut::<T>().expect("model type").set_value(i, v),
-    }
+        version: version_position::<T>,
+        values: values_of::<T>,
+        set: set_of::<T>,
+    };
+}
+
+fn ops<T: Model>() -> &'static Ops {
+    &OpsFor::<T>::OPS
 }
 
 struct Entry {
@@ -96,7 +115,7 @@ struct Entry {
     inserted_in_txn: bool,
     generation: u32,
     type_id: TypeId,
-    ops: Ops,
+    ops: &'static Ops,
 }
 
 /// A key for the identity map: the model type and its primary key values.
@@ -104,7 +123,31 @@ type Identity = (TypeId, PkKey);
 
 /// Column values shared between the flush snapshot and the committed copy
 /// (usually the same values: one allocation, two owners).
-type Snapshot = std::sync::Arc<[Value]>;
+type Snapshot = std::sync::Arc<Vec<Value>>;
+
+/// A small multiplicative hasher for the identity map, whose keys are a
+/// `TypeId` and (mostly) an integer: SipHash's DoS resistance buys nothing
+/// here and costs on every loaded row.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type IdentityMap = HashMap<Identity, u32, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// A primary key as a hashable map key: integer keys (the common case)
 /// without formatting, anything else by its debug text.
@@ -182,7 +225,7 @@ pub struct Session {
     conn: Option<Connection>,
     entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
-    identity: HashMap<Identity, u32>,
+    identity: IdentityMap,
     autoflush: bool,
     expire_on_commit: bool,
 }
@@ -204,7 +247,7 @@ impl Session {
             conn: None,
             entries: Vec::new(),
             generations: Vec::new(),
-            identity: HashMap::new(),
+            identity: IdentityMap::default(),
             autoflush: true,
             expire_on_commit: true,
         }
@@ -240,7 +283,7 @@ impl Session {
         snapshot: Option<Vec<Value>>,
         state: State,
     ) -> Key<T> {
-        let snapshot: Option<Snapshot> = snapshot.map(Into::into);
+        let snapshot: Option<Snapshot> = snapshot.map(std::sync::Arc::new);
         let slot = self.entries.len() as u32;
         let generation = 0;
         self.entries.push(Some(Entry {
@@ -426,7 +469,7 @@ impl Session {
         let row = self.conn().await?.execute(&stmt, ()).await?.one()?;
         let fresh: T = row.decode()?;
         let e = self.entries[slot].as_mut().expect("entry");
-        e.snapshot = Some(fresh.to_values().into());
+        e.snapshot = Some(std::sync::Arc::new(fresh.to_values()));
         e.committed = e.snapshot.clone();
         e.object = Box::new(fresh);
         e.expired = false;
@@ -450,7 +493,7 @@ impl Session {
         let values = e
             .snapshot
             .clone()
-            .unwrap_or_else(|| (e.ops.values)(&*e.object).into());
+            .unwrap_or_else(|| std::sync::Arc::new((e.ops.values)(&*e.object)));
         (e.ops.pk)().iter().map(|&i| values[i].clone()).collect()
     }
 
@@ -510,9 +553,9 @@ impl Session {
             }
             let t = (e.ops.table)();
             let cols = (e.ops.columns)();
-            let type_name = e.ops.type_name;
+            let type_name = (e.ops.type_name)();
             let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| before[i].clone()).collect();
-            let version = e.ops.version;
+            let version = (e.ops.version)();
             let mut now = now;
             let mut stmt = update(t);
             for &i in &changed {
@@ -558,7 +601,7 @@ impl Session {
                 (e.ops.set)(&mut *e.object, v, now[v].clone())?;
             }
             let e = self.entries[slot].as_mut().expect("entry");
-            e.snapshot = Some(now.into());
+            e.snapshot = Some(std::sync::Arc::new(now));
         }
         // DELETEs, children first.
         for table in order.iter().rev() {
@@ -575,13 +618,13 @@ impl Session {
                 let t = (e.ops.table)();
                 let cols = (e.ops.columns)();
                 let mut cond = pk_condition(t, cols, (e.ops.pk)(), &pk);
-                let versioned = e.ops.version.zip(e.snapshot.as_ref()).is_some();
-                if let Some((v, snap)) = e.ops.version.zip(e.snapshot.as_ref()) {
+                let versioned = (e.ops.version)().zip(e.snapshot.as_ref()).is_some();
+                if let Some((v, snap)) = (e.ops.version)().zip(e.snapshot.as_ref()) {
                     cond = cond.and(t.c(cols[v]).eq(Expr::from(snap[v].clone())));
                 }
                 let stmt = delete(t).filter(cond);
                 let id = identity_of(e.type_id, &pk);
-                let (type_name, table) = (e.ops.type_name, t.name());
+                let (type_name, table) = ((e.ops.type_name)(), t.name());
                 let what = format!("DELETE of {type_name} from \"{table}\" with key {pk:?}");
                 let n = self
                     .conn()
@@ -631,7 +674,7 @@ impl Session {
         // Objects with versions get 1 before insertion.
         for &slot in slots {
             let e = self.entries[slot].as_mut().expect("entry");
-            if let Some(v) = e.ops.version {
+            if let Some(v) = (e.ops.version)() {
                 if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
                     (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
                 }
@@ -685,7 +728,7 @@ impl Session {
             return Ok(());
         };
         let e = self.entries[first].as_ref().expect("entry");
-        let (t, cols, type_name) = ((e.ops.table)(), (e.ops.columns)(), e.ops.type_name);
+        let (t, cols, type_name) = ((e.ops.table)(), (e.ops.columns)(), (e.ops.type_name)());
         let backend = self.engine.dialect().backend();
         // Stay under every backend's bound-parameter limit.
         let per_row = cols.len().max(1);
@@ -745,7 +788,7 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         let now = (e.ops.values)(&*e.object);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(now.into());
+        e.snapshot = Some(std::sync::Arc::new(now));
         e.state = State::Persistent;
         e.inserted_in_txn = true;
         self.identity
@@ -754,7 +797,7 @@ impl Session {
 
     async fn insert_one(&mut self, slot: usize) -> Result<()> {
         let e = self.entries[slot].as_mut().expect("entry");
-        if let Some(v) = e.ops.version {
+        if let Some(v) = (e.ops.version)() {
             // Versions start at 1, as SQLAlchemy's version_id_col does.
             if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
                 (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
@@ -782,7 +825,7 @@ impl Session {
         if let (true, Some(a)) = (returning, &auto) {
             stmt = stmt.returning([t.c(a)]);
         }
-        let what = format!("INSERT of {} into \"{}\"", e.ops.type_name, t.name());
+        let what = format!("INSERT of {} into \"{}\"", (e.ops.type_name)(), t.name());
         let result = self
             .conn()
             .await?
@@ -805,7 +848,7 @@ impl Session {
         }
         let now = (e.ops.values)(&*e.object);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(now.into());
+        e.snapshot = Some(std::sync::Arc::new(now));
         e.state = State::Persistent;
         e.inserted_in_txn = true;
         self.identity
@@ -868,6 +911,9 @@ impl Session {
     /// changes (SQLAlchemy's identity map), unless it is expired.
     async fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
         let mut keys = Vec::with_capacity(rows.len());
+        self.entries.reserve(rows.len());
+        self.generations.reserve(rows.len());
+        self.identity.reserve(rows.len());
         for obj in rows {
             let values = obj.to_values();
             let pk: Vec<Value> = T::primary_key_positions()
@@ -880,7 +926,7 @@ impl Session {
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
                         e.object = Box::new(obj);
-                        let values: Snapshot = values.into();
+                        let values: Snapshot = std::sync::Arc::new(values);
                         e.committed = Some(values.clone());
                         e.snapshot = Some(values);
                         e.expired = false;
