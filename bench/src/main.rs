@@ -149,6 +149,17 @@ fn table(rows: &[Row]) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--orm-loop") {
+        let mode = argv.get(2).map_or("orm", String::as_str);
+        let n = argv.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return match orm::run_loop(mode, n).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if argv.get(1).map(String::as_str) == Some("--compile-loop") {
         let mode = argv.get(2).map_or("cached", String::as_str);
         let n = argv.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);

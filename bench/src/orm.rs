@@ -218,3 +218,33 @@ async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, 
     metadata().drop_all(&engine).await?;
     Ok(out)
 }
+
+/// `--orm-loop MODE N`: seed a SQLite file, then load N rows `MODE`-wise
+/// (`seed` only, `core` into plain structs, `orm` through a Session), for
+/// instruction counts under callgrind.
+pub async fn run_loop(mode: &str, n: usize) -> aludel::Result<()> {
+    let url = format!(
+        "sqlite:///{}/aludel_bench_orm_loop.db",
+        std::env::temp_dir().display()
+    );
+    let engine = aludel::Engine::builder(&url)?.build()?;
+    seed(&engine).await?;
+    let t = OrmUser::table();
+    let stmt = select(OrmUser::column_names().iter().map(|c| t.c(c)))
+        .from(t)
+        .limit(n as u64);
+    match mode {
+        "core" => {
+            let mut conn = engine.connect().await?;
+            let rows: Vec<Plain> = conn.execute(&stmt, ()).await?.all_as()?;
+            assert_eq!(rows.len(), n);
+        }
+        "orm" => {
+            let mut s = Session::new(&engine);
+            let keys = s.query::<OrmUser>().limit(n as u64).all().await?;
+            assert_eq!(keys.len(), n);
+        }
+        _ => {}
+    }
+    Ok(())
+}

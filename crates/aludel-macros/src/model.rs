@@ -489,6 +489,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(::core::option::Option::None),
     };
+    let value_positions: Vec<usize> = (0..to_values.len()).collect();
     let invalid = format!("#[derive(Model)] on `{name}` built an invalid table: {{}}");
     // The model impl comes first: an unsupported field type is then
     // reported as a missing `ColumnType` before the FromValue errors.
@@ -516,6 +517,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             fn version_column() -> ::core::option::Option<&'static str> {
                 #version
+            }
+
+            fn value_at(&self, position: usize) -> ::aludel::Value {
+                #[allow(unreachable_patterns)]
+                match position {
+                    #(#value_positions => #to_values,)*
+                    _ => ::aludel::Value::Null,
+                }
             }
 
             fn to_values(&self) -> ::std::vec::Vec<::aludel::Value> {

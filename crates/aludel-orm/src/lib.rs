@@ -36,6 +36,12 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// Every column's value, in [`column_names`](Model::column_names) order.
     fn to_values(&self) -> Vec<Value>;
 
+    /// The value of the column at `position` (the derive generates a match;
+    /// the default goes through [`to_values`](Model::to_values)).
+    fn value_at(&self, position: usize) -> Value {
+        self.to_values().swap_remove(position)
+    }
+
     /// Set the column at `position` from a value (generated keys, refresh).
     ///
     /// # Errors

@@ -469,8 +469,8 @@ impl Session {
         let row = self.conn().await?.execute(&stmt, ()).await?.one()?;
         let fresh: T = row.decode()?;
         let e = self.entries[slot].as_mut().expect("entry");
-        e.snapshot = Some(std::sync::Arc::new(fresh.to_values()));
-        e.committed = e.snapshot.clone();
+        e.snapshot = None;
+        e.committed = None;
         e.object = Box::new(fresh);
         e.expired = false;
         Ok(())
@@ -482,10 +482,24 @@ impl Session {
             self.refresh(key).await?;
         }
         self.check(key)?;
+        self.ensure_snapshot(key.slot as usize);
         Ok(self.entries[key.slot as usize]
             .as_mut()
             .and_then(|e| e.object.downcast_mut())
             .expect("model type"))
+    }
+
+    /// Before the first mutable borrow of a loaded object, keep its values
+    /// to compare with at flush (and to restore at rollback).
+    fn ensure_snapshot(&mut self, slot: usize) {
+        let e = self.entries[slot].as_mut().expect("entry");
+        if e.snapshot.is_none() && e.state != State::Pending {
+            let snap: Snapshot = std::sync::Arc::new((e.ops.values)(&*e.object));
+            if e.committed.is_none() {
+                e.committed = Some(snap.clone());
+            }
+            e.snapshot = Some(snap);
+        }
     }
 
     fn pk_values(&self, slot: usize) -> Vec<Value> {
@@ -618,8 +632,12 @@ impl Session {
                 let t = (e.ops.table)();
                 let cols = (e.ops.columns)();
                 let mut cond = pk_condition(t, cols, (e.ops.pk)(), &pk);
-                let versioned = (e.ops.version)().zip(e.snapshot.as_ref()).is_some();
-                if let Some((v, snap)) = (e.ops.version)().zip(e.snapshot.as_ref()) {
+                let snap = e
+                    .snapshot
+                    .clone()
+                    .unwrap_or_else(|| std::sync::Arc::new((e.ops.values)(&*e.object)));
+                let versioned = (e.ops.version)().is_some();
+                if let Some(v) = (e.ops.version)() {
                     cond = cond.and(t.c(cols[v]).eq(Expr::from(snap[v].clone())));
                 }
                 let stmt = delete(t).filter(cond);
@@ -915,10 +933,11 @@ impl Session {
         self.generations.reserve(rows.len());
         self.identity.reserve(rows.len());
         for obj in rows {
-            let values = obj.to_values();
+            // The snapshot is taken lazily, at the first mutable borrow:
+            // objects only read never pay for one.
             let pk: Vec<Value> = T::primary_key_positions()
                 .iter()
-                .map(|&i| values[i].clone())
+                .map(|&i| obj.value_at(i))
                 .collect();
             let id = identity_of(TypeId::of::<T>(), &pk);
             if let Some(&slot) = self.identity.get(&id) {
@@ -926,9 +945,8 @@ impl Session {
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
                         e.object = Box::new(obj);
-                        let values: Snapshot = std::sync::Arc::new(values);
-                        e.committed = Some(values.clone());
-                        e.snapshot = Some(values);
+                        e.committed = None;
+                        e.snapshot = None;
                         e.expired = false;
                     }
                     keys.push(Key {
@@ -939,7 +957,7 @@ impl Session {
                     continue;
                 }
             }
-            let key = self.insert_entry(obj, Some(values), State::Persistent);
+            let key = self.insert_entry(obj, None, State::Persistent);
             self.identity.insert(id, key.slot);
             keys.push(key);
         }
@@ -975,6 +993,7 @@ impl<T: Model> std::ops::IndexMut<Key<T>> for Session {
         if let Err(e) = self.check(key) {
             panic!("{e}");
         }
+        self.ensure_snapshot(key.slot as usize);
         self.entries[key.slot as usize]
             .as_mut()
             .and_then(|e| e.object.downcast_mut())
