@@ -515,6 +515,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 &[#(#pk_positions),*]
             }
 
+            fn rust_defaults() -> &'static [(&'static str, fn() -> ::aludel::Value)] {
+                Self::COLUMN_DEFAULTS
+            }
+
             fn version_column() -> ::core::option::Option<&'static str> {
                 #version
             }

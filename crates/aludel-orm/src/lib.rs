@@ -25,6 +25,14 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// primary key columns, in key order.
     fn primary_key_positions() -> &'static [usize];
 
+    /// Rust-side defaults (`#[aludel(default = "path::to::fn")]`): at INSERT,
+    /// a column whose value is NULL (an `Option` field left `None`) gets the
+    /// function's value, written back into the object (SQLAlchemy's
+    /// `Column(default=…)`).
+    fn rust_defaults() -> &'static [(&'static str, fn() -> Value)] {
+        &[]
+    }
+
     /// The optimistic-locking version column (`#[aludel(version)]`): the
     /// Session sets it to 1 on INSERT, increments it on every UPDATE, and
     /// makes a flush fail with [`ErrorKind::StaleData`](aludel_core::ErrorKind::StaleData)

@@ -63,6 +63,7 @@ struct Ops {
     table: fn() -> &'static Table,
     columns: fn() -> &'static [&'static str],
     pk: fn() -> &'static [usize],
+    defaults: fn() -> &'static [(&'static str, fn() -> Value)],
     /// Position of the version column, if the model has one.
     version: fn() -> Option<usize>,
     values: fn(&dyn Any) -> Vec<Value>,
@@ -90,6 +91,7 @@ impl<T: Model> OpsFor<T> {
         table: T::table,
         columns: T::column_names,
         pk: T::primary_key_positions,
+        defaults: T::rust_defaults,
         version: version_position::<T>,
         values: values_of::<T>,
         set: set_of::<T>,
@@ -689,9 +691,17 @@ impl Session {
             .as_deref()
             .and_then(|a| cols.iter().position(|c| *c == a));
         let backend = self.engine.dialect().backend();
-        // Objects with versions get 1 before insertion.
+        // Objects with versions get 1 before insertion, and NULL columns
+        // with a Rust-side default get its value.
         for &slot in slots {
             let e = self.entries[slot].as_mut().expect("entry");
+            for (column, make) in (e.ops.defaults)() {
+                if let Some(i) = (e.ops.columns)().iter().position(|c| c == column) {
+                    if (e.ops.values)(&*e.object)[i].is_null() {
+                        (e.ops.set)(&mut *e.object, i, make())?;
+                    }
+                }
+            }
             if let Some(v) = (e.ops.version)() {
                 if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
                     (e.ops.set)(&mut *e.object, v, Value::I64(1))?;

@@ -40,12 +40,26 @@ struct Account {
     version: i32,
 }
 
+fn untitled() -> aludel::Value {
+    aludel::Value::from("untitled")
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "drafts")]
+struct Draft {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(length = 50, default = "untitled")]
+    title: Option<String>,
+}
+
 async fn setup(db: &TestDb) -> aludel::Result<aludel::Engine> {
     let engine = db.engine();
     let mut md = MetaData::new();
     md.add(Author::table().clone())?;
     md.add(Book::table().clone())?;
     md.add(Account::table().clone())?;
+    md.add(Draft::table().clone())?;
     md.create_all(&engine).await?;
     Ok(engine)
 }
@@ -528,3 +542,27 @@ async fn joins_and_column_selects(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(joins_and_column_selects);
+
+/// A Rust-side default fills a column left NULL at INSERT, in the database
+/// and in the object.
+async fn rust_side_defaults(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.set_expire_on_commit(false);
+    let blank = s.add(Draft { id: 0, title: None });
+    let named = s.add(Draft {
+        id: 0,
+        title: Some("mine".into()),
+    });
+    s.commit().await?;
+    assert_eq!(s[blank].title.as_deref(), Some("untitled"));
+    assert_eq!(s[named].title.as_deref(), Some("mine"));
+    let titles: Vec<String> = engine
+        .execute(text("SELECT title FROM drafts ORDER BY id"), ())
+        .await?
+        .scalars()?;
+    assert_eq!(titles, ["untitled", "mine"]);
+    Ok(())
+}
+
+all_backends!(rust_side_defaults);
