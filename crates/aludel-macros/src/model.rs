@@ -515,7 +515,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 &[#(#pk_positions),*]
             }
 
-            fn rust_defaults() -> &'static [(&'static str, fn() -> ::aludel::Value)] {
+            fn rust_defaults() -> &'static [::aludel::orm::ColumnDefault] {
                 Self::COLUMN_DEFAULTS
             }
 

@@ -9,6 +9,10 @@ pub use session::{Key, ModelQuery, Session, SessionFactory};
 use aludel_core::schema::Table;
 use aludel_core::{FromRow, Result, Value};
 
+/// A Rust-side column default: the column's name and the function that
+/// makes its value.
+pub type ColumnDefault = (&'static str, fn() -> Value);
+
 /// A Rust struct mapped to a table: what `#[derive(Model)]` implements.
 ///
 /// The derive builds the model's [`Table`] once (so `create_all` and
@@ -29,7 +33,7 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// a column whose value is NULL (an `Option` field left `None`) gets the
     /// function's value, written back into the object (SQLAlchemy's
     /// `Column(default=…)`).
-    fn rust_defaults() -> &'static [(&'static str, fn() -> Value)] {
+    fn rust_defaults() -> &'static [ColumnDefault] {
         &[]
     }
 

@@ -63,7 +63,7 @@ struct Ops {
     table: fn() -> &'static Table,
     columns: fn() -> &'static [&'static str],
     pk: fn() -> &'static [usize],
-    defaults: fn() -> &'static [(&'static str, fn() -> Value)],
+    defaults: fn() -> &'static [crate::ColumnDefault],
     /// Position of the version column, if the model has one.
     version: fn() -> Option<usize>,
     values: fn(&dyn Any) -> Vec<Value>,
