@@ -441,6 +441,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         if let Some(path) = &a.default {
             defaults.push(quote_spanned! {path.span()=>
                 (#column, {
+                    // The function may already return a Value.
+                    #[allow(clippy::useless_conversion)]
                     fn default() -> ::aludel::Value {
                         ::aludel::Value::from(#path())
                     }
