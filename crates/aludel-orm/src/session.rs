@@ -389,6 +389,29 @@ impl Session {
         self.entry(key).is_some_and(|e| e.expired)
     }
 
+    /// Mark the object expired: the next `get`, query or
+    /// [`load`](Session::load) reads it again (pending changes are dropped).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the key is no longer in the Session.
+    pub fn expire<T: Model>(&mut self, key: Key<T>) -> Result<()> {
+        let slot = self.check(key)?;
+        let e = self.entries[slot].as_mut().expect("entry");
+        if e.state != State::Pending {
+            e.expired = true;
+        }
+        Ok(())
+    }
+
+    /// Mark every tracked object expired.
+    pub fn expire_all(&mut self) {
+        for e in self.entries.iter_mut().flatten() {
+            if e.state != State::Pending {
+                e.expired = true;
+            }
+        }
+    }
+
     /// Mark the object for deletion at the next flush.
     ///
     /// # Errors

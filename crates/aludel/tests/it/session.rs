@@ -543,6 +543,28 @@ async fn joins_and_column_selects(db: TestDb) -> aludel::Result<()> {
 
 all_backends!(joins_and_column_selects);
 
+/// expire: the next load reads the row again, dropping unflushed changes.
+async fn expire_reloads(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.set_expire_on_commit(false);
+    let ada = s.add(author("Ada"));
+    s.commit().await?;
+    engine
+        .execute(text("UPDATE authors SET karma = 9"), ())
+        .await?;
+    s[ada].name = "unsaved".into();
+    s.expire(ada)?;
+    assert!(s.is_expired(ada));
+    let fresh = s.load(ada).await?;
+    assert_eq!((fresh.name.as_str(), fresh.karma), ("Ada", 9));
+    s.expire_all();
+    assert!(s.is_expired(ada));
+    Ok(())
+}
+
+all_backends!(expire_reloads);
+
 /// A Rust-side default fills a column left NULL at INSERT, in the database
 /// and in the object.
 async fn rust_side_defaults(db: TestDb) -> aludel::Result<()> {
