@@ -239,6 +239,22 @@ pub async fn run_loop(mode: &str, n: usize) -> aludel::Result<()> {
             let rows: Vec<Plain> = conn.execute(&stmt, ()).await?.all_as()?;
             assert_eq!(rows.len(), n);
         }
+        "raw" => {
+            // rusqlite directly, into plain structs: the floor.
+            let path = url.trim_start_matches("sqlite:///");
+            let conn = rusqlite::Connection::open(path).expect("open");
+            let mut stmt = conn
+                .prepare_cached("SELECT id, name, email, age FROM orm_users LIMIT ?1")
+                .expect("prepare");
+            let rows: Vec<(i64, String, String, i32)> = stmt
+                .query_map([n as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            assert_eq!(rows.len(), n);
+        }
         "orm" => {
             let mut s = Session::new(&engine);
             let keys = s.query::<OrmUser>().limit(n as u64).all().await?;

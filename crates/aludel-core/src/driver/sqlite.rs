@@ -141,7 +141,12 @@ fn read_value(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::I64(i),
         ValueRef::Real(f) => Value::F64(f),
-        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        // Validated with the fast path; invalid UTF-8 (SQLite does not check)
+        // is kept with replacement characters rather than failing the row.
+        ValueRef::Text(t) => Value::String(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
     }
 }
