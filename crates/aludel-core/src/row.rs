@@ -81,7 +81,6 @@ impl Row {
         Row { columns, values }
     }
 
-    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) fn values_mut(&mut self) -> &mut Vec<Value> {
         &mut self.values
     }

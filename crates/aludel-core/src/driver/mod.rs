@@ -53,8 +53,11 @@ pub(crate) struct QueryOutput {
 /// result decoded into structs is converted once, row by row, into one
 /// reused buffer (no intermediate `Row` per row).
 pub(crate) enum RowBuf {
-    /// Already converted (SQLite must copy values out while stepping).
+    /// Already converted.
     Rows(Vec<Row>),
+    /// SQLite: every row's cells in one vector (`width` per row), copied out
+    /// while stepping the statement.
+    Flat(Vec<Value>, usize),
     #[cfg(feature = "postgres")]
     Pg(Vec<tokio_postgres::Row>),
     #[cfg(feature = "mysql")]
@@ -65,6 +68,7 @@ impl RowBuf {
     pub fn len(&self) -> usize {
         match self {
             RowBuf::Rows(r) => r.len(),
+            RowBuf::Flat(cells, width) => cells.len() / width,
             #[cfg(feature = "postgres")]
             RowBuf::Pg(r) => r.len(),
             #[cfg(feature = "mysql")]
@@ -82,6 +86,19 @@ impl RowBuf {
             RowBuf::Rows(rows) => {
                 for mut r in rows {
                     f(&mut r)?;
+                }
+            }
+            RowBuf::Flat(cells, width) => {
+                let mut buf = Row::new(columns.clone(), Vec::with_capacity(width));
+                let mut cells = cells.into_iter();
+                loop {
+                    let values = buf.values_mut();
+                    values.clear();
+                    values.extend(cells.by_ref().take(width));
+                    if values.is_empty() {
+                        break;
+                    }
+                    f(&mut buf)?;
                 }
             }
             #[cfg(feature = "postgres")]
@@ -122,6 +139,13 @@ impl RowBuf {
     pub fn into_first(self, columns: &Columns) -> Result<Option<Row>> {
         match self {
             RowBuf::Rows(rows) => Ok(rows.into_iter().next()),
+            RowBuf::Flat(mut cells, width) => {
+                if cells.len() < width {
+                    return Ok(None);
+                }
+                cells.truncate(width);
+                Ok(Some(Row::new(columns.clone(), cells)))
+            }
             #[cfg(feature = "postgres")]
             RowBuf::Pg(rows) => rows
                 .first()

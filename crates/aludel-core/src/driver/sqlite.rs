@@ -178,23 +178,33 @@ impl SqliteConn {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;
         let columns = columns_of(&mut self.columns, sql, &stmt);
-        let mut rows = Vec::new();
+        let width = columns.len();
+        // All cells in one flat vector: no allocation per row.
+        let mut cells = Vec::new();
+        let mut count = 0u64;
         {
             let mut raw = stmt.raw_query();
             while let Some(row) = raw.next().map_err(map_error)? {
-                rows.push(read_row(&columns, row)?);
+                for i in 0..width {
+                    cells.push(read_value(row.get_ref(i).map_err(map_error)?));
+                }
+                count += 1;
             }
         }
         let readonly = stmt.readonly();
         drop(stmt);
         let (affected, last_id) = if readonly {
-            (rows.len() as u64, None)
+            (count, None)
         } else {
             (self.conn.changes(), Some(self.conn.last_insert_rowid()))
         };
         Ok(QueryOutput {
             columns,
-            rows: RowBuf::Rows(rows),
+            rows: if width == 0 {
+                RowBuf::Rows(Vec::new())
+            } else {
+                RowBuf::Flat(cells, width)
+            },
             rows_affected: affected,
             last_insert_id: last_id,
         })
