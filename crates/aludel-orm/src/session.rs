@@ -272,6 +272,15 @@ impl Session {
         Ok(self.conn.as_mut().expect("connection"))
     }
 
+    /// The key for `slot` as it is now (its current generation).
+    fn key_at<T>(&self, slot: u32) -> Key<T> {
+        Key {
+            slot,
+            generation: self.generations[slot as usize],
+            _t: PhantomData,
+        }
+    }
+
     fn entry<T: Model>(&self, key: Key<T>) -> Option<&Entry> {
         self.entries
             .get(key.slot as usize)?
@@ -343,11 +352,7 @@ impl Session {
             .map(|&i| values[i].clone())
             .collect();
         let existing = match self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
-            Some(&slot) => Some(Key {
-                slot,
-                generation: self.generations[slot as usize],
-                _t: PhantomData,
-            }),
+            Some(&slot) => Some(self.key_at(slot)),
             None if pk.iter().all(|v| !is_unset(v)) => {
                 let t = T::table();
                 let cond = pk_condition(t, T::column_names(), T::primary_key_positions(), &pk);
@@ -453,11 +458,7 @@ impl Session {
     pub async fn get<T: Model>(&mut self, pk: impl Into<Value>) -> Result<Option<Key<T>>> {
         let pk = vec![pk.into()];
         if let Some(&slot) = self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
-            let key = Key {
-                slot,
-                generation: self.generations[slot as usize],
-                _t: PhantomData,
-            };
+            let key = self.key_at(slot);
             if self
                 .entry(key)
                 .is_some_and(|e| !e.expired && e.state != State::Deleted)
@@ -702,7 +703,7 @@ impl Session {
     /// multi-row INSERT (SQLite: the new rowids follow the largest one, one
     /// writer at a time; InnoDB: a "simple insert" reserves a consecutive
     /// block), so the ids follow from the last (SQLite) or first (MySQL)
-    /// one reported. Anything else falls back to one INSERT per row.
+    /// one reported.
     async fn insert_batch(&mut self, slots: &[usize]) -> Result<()> {
         let Some(&first) = slots.first() else {
             return Ok(());
@@ -758,16 +759,10 @@ impl Session {
             return self.insert_rows(slots, None).await;
         }
         self.insert_rows(&given, None).await?;
-        match (auto_pos, backend) {
-            (Some(i), aludel_core::Backend::Sqlite | aludel_core::Backend::Mysql) => {
-                self.insert_rows(&gen, Some(i)).await
-            }
-            _ => {
-                for slot in gen {
-                    self.insert_one(slot).await?;
-                }
-                Ok(())
-            }
+        // Objects needing a generated key exist only with an autoincrement column.
+        match auto_pos {
+            Some(i) => self.insert_rows(&gen, Some(i)).await,
+            None => Ok(()),
         }
     }
 
@@ -846,67 +841,6 @@ impl Session {
             .insert(identity_of(e.type_id, &pk), slot as u32);
     }
 
-    async fn insert_one(&mut self, slot: usize) -> Result<()> {
-        let e = self.entries[slot].as_mut().expect("entry");
-        if let Some(v) = (e.ops.version)() {
-            // Versions start at 1, as SQLAlchemy's version_id_col does.
-            if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
-                (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
-            }
-        }
-        let e = self.entries[slot].as_ref().expect("entry");
-        let t = (e.ops.table)();
-        let cols = (e.ops.columns)();
-        let values = (e.ops.values)(&*e.object);
-        let auto = t.autoincrement_column().map(|c| c.name().to_string());
-        let auto_pos = auto
-            .as_deref()
-            .and_then(|a| cols.iter().position(|c| *c == a));
-        let row: Vec<(String, Expr)> = cols
-            .iter()
-            .zip(values.iter())
-            .enumerate()
-            // An autoincrement key left at its zero value is generated.
-            .filter(|(i, (_, v))| Some(*i) != auto_pos || !is_unset(v))
-            .map(|(_, (c, v))| (c.to_string(), Expr::from(v.clone())))
-            .collect();
-        let generate = auto_pos.is_some_and(|i| is_unset(&values[i]));
-        let mut stmt = insert(t).values(row);
-        let returning = generate && self.engine.dialect().supports_returning();
-        if let (true, Some(a)) = (returning, &auto) {
-            stmt = stmt.returning([t.c(a)]);
-        }
-        let what = format!("INSERT of {} into \"{}\"", (e.ops.type_name)(), t.name());
-        let result = self
-            .conn()
-            .await?
-            .execute(&stmt, ())
-            .await
-            .map_err(|err| err.context(&what))?;
-        let e = self.entries[slot].as_mut().expect("entry");
-        if let (true, Some(i)) = (generate, auto_pos) {
-            let id = if returning {
-                result.scalar_one::<Value>()?
-            } else {
-                Value::I64(result.last_insert_id().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Database,
-                        format!("no generated key for {}", t.name()),
-                    )
-                })?)
-            };
-            (e.ops.set)(&mut *e.object, i, id)?;
-        }
-        let now = (e.ops.values)(&*e.object);
-        let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(std::sync::Arc::new(now));
-        e.state = State::Persistent;
-        e.inserted_in_txn = true;
-        self.identity
-            .insert(identity_of(e.type_id, &pk), slot as u32);
-        Ok(())
-    }
-
     /// Flush, then COMMIT; objects are expired if `expire_on_commit`.
     pub async fn commit(&mut self) -> Result<()> {
         self.flush().await?;
@@ -974,7 +908,7 @@ impl Session {
                 .collect();
             let id = identity_of(TypeId::of::<T>(), &pk);
             if let Some(&slot) = self.identity.get(&id) {
-                let generation = self.generations[slot as usize];
+                let key = self.key_at(slot);
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
                         e.object = Box::new(obj);
@@ -982,11 +916,7 @@ impl Session {
                         e.snapshot = None;
                         e.expired = false;
                     }
-                    keys.push(Key {
-                        slot,
-                        generation,
-                        _t: PhantomData,
-                    });
+                    keys.push(key);
                     continue;
                 }
             }
@@ -1242,11 +1172,7 @@ impl<T: Model> ModelQuery<'_, T> {
                 .identity
                 .get(&identity_of(TypeId::of::<T>(), &pk))
             {
-                let key: Key<T> = Key {
-                    slot,
-                    generation: self.session.generations[slot as usize],
-                    _t: PhantomData,
-                };
+                let key: Key<T> = self.session.key_at(slot);
                 if self.session.contains(key) {
                     self.session.refresh(key).await?;
                 }
