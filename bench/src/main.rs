@@ -20,10 +20,11 @@ use harness::{us, Row, Settings};
 pub const BENCH_DB: &str = "aludel_bench";
 
 const USAGE: &str = "usage: cargo run --release --manifest-path bench/Cargo.toml -- \
-[--backend sqlite|postgres|mysql]... [--quick]
+[--backend sqlite|postgres|mysql]... [--quick] [--orm-only]
 
   --backend B   run only backend B (repeatable; default: all three)
   --quick       3 samples of 0.1 s instead of 7 of 0.5 s (a smoke run)
+  --orm-only    only the ORM section (load N objects, Session flush)
 
 Servers: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
 and BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test); the benchmark
@@ -72,16 +73,22 @@ pub enum Outcome {
 struct Args {
     backends: Vec<Kind>,
     quick: bool,
+    orm_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut backends = Vec::new();
     let mut quick = false;
+    let mut orm_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let value = match arg.as_str() {
             "--quick" => {
                 quick = true;
+                continue;
+            }
+            "--orm-only" => {
+                orm_only = true;
                 continue;
             }
             "-h" | "--help" => return Err(String::new()),
@@ -99,7 +106,11 @@ fn parse_args() -> Result<Args, String> {
     if backends.is_empty() {
         backends = vec![Kind::Sqlite, Kind::Postgres, Kind::Mysql];
     }
-    Ok(Args { backends, quick })
+    Ok(Args {
+        backends,
+        quick,
+        orm_only,
+    })
 }
 
 fn env_url(var: &str, default: &str) -> String {
@@ -194,9 +205,13 @@ async fn main() -> ExitCode {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
 
-    let compile_md = compile::run(args.quick);
+    let compile_md = if args.orm_only {
+        String::new()
+    } else {
+        compile::run(args.quick)
+    };
     let mut outcomes = Vec::new();
-    for &kind in &args.backends {
+    for &kind in args.backends.iter().filter(|_| !args.orm_only) {
         eprintln!("== {} ==", kind.title());
         let outcome = match kind {
             Kind::Sqlite => sqlite::bench(&settings).await,
@@ -313,10 +328,11 @@ async fn main() -> ExitCode {
     print!("{md}");
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
-    let stem = if args.quick {
-        format!("core-{date}-quick")
-    } else {
-        format!("core-{date}")
+    let stem = match (args.orm_only, args.quick) {
+        (true, true) => format!("orm-{date}-quick"),
+        (true, false) => format!("orm-{date}"),
+        (false, true) => format!("core-{date}-quick"),
+        (false, false) => format!("core-{date}"),
     };
     let written = std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(dir.join(format!("{stem}.md")), &md))

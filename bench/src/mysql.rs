@@ -31,7 +31,7 @@ const SCHEMA: &str = "CREATE TABLE bench_users (
     created_at DATETIME NOT NULL
 ) ENGINE=InnoDB";
 
-async fn connect(url: &str) -> Res<Conn> {
+pub(crate) async fn connect(url: &str) -> Res<Conn> {
     // mysql_async's default (prefer_socket) reconnects a 127.0.0.1
     // connection through the server's Unix socket; Aludel stays on TCP, so
     // the raw side does too: both pay the same round trip.

@@ -158,15 +158,87 @@ async fn flush_orm(engine: &Engine) -> aludel::Result<()> {
     s.rollback().await
 }
 
+/// The raw driver loading the same rows into plain structs through a
+/// prepared statement on one connection it keeps: the floor.
+enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client, tokio_postgres::Statement),
+    Mysql(mysql_async::Conn, mysql_async::Statement),
+}
+
+const RAW_SELECT: &str = "SELECT id, name, email, age FROM orm_users LIMIT ";
+
+impl Raw {
+    async fn connect(url: &str) -> crate::harness::Res<Raw> {
+        use mysql_async::prelude::Queryable as _;
+        if let Some(path) = url.strip_prefix("sqlite:///") {
+            Ok(Raw::Sqlite(rusqlite::Connection::open(path)?))
+        } else if url.starts_with("postgresql") {
+            let c = crate::postgres::connect(url).await?;
+            let st = c.prepare(&format!("{RAW_SELECT}$1")).await?;
+            Ok(Raw::Postgres(c, st))
+        } else {
+            let mut c = crate::mysql::connect(url).await?;
+            let st = c.prep(format!("{RAW_SELECT}?")).await?;
+            Ok(Raw::Mysql(c, st))
+        }
+    }
+
+    async fn load(&mut self, n: usize) -> crate::harness::Res<Vec<Plain>> {
+        use mysql_async::prelude::Queryable as _;
+        Ok(match self {
+            Raw::Sqlite(c) => {
+                let mut st = c.prepare_cached(&format!("{RAW_SELECT}?1"))?;
+                let rows = st.query_map([n as i64], |r| {
+                    Ok(Plain {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        email: r.get(2)?,
+                        age: r.get(3)?,
+                    })
+                })?;
+                rows.collect::<Result<_, _>>()?
+            }
+            Raw::Postgres(c, st) => c
+                .query(&*st, &[&(n as i64)])
+                .await?
+                .iter()
+                .map(|r| Plain {
+                    id: r.get(0),
+                    name: r.get(1),
+                    email: r.get(2),
+                    age: r.get(3),
+                })
+                .collect(),
+            Raw::Mysql(c, st) => {
+                c.exec_map(&*st, (n as u64,), |(id, name, email, age)| Plain {
+                    id,
+                    name,
+                    email,
+                    age,
+                })
+                .await?
+            }
+        })
+    }
+}
+
 /// The markdown section for one backend, or why it was skipped.
 pub async fn run(name: &str, url: &str, quick: bool) -> String {
     match run_inner(url, quick).await {
         Ok(rows) => {
-            let mut md = format!("\n## ORM on {name} (ratio = ORM / Aludel Core)\n\n| workload | N | Core µs/op | ORM µs/op | ratio |\n| --- | ---: | ---: | ---: | ---: |\n");
-            for (w, n, core, orm) in rows {
+            let mut md = format!(
+                "\n## ORM on {name}\n\n| workload | N | raw µs/op | Core µs/op | ORM µs/op | ORM / raw | ORM / Core |\n\
+                 | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            );
+            for (w, n, raw, core, orm) in rows {
+                let (raw_cell, ratio) = match raw {
+                    Some(r) => (format!("{r:.1}"), format!("{:.2}", orm / r)),
+                    None => ("–".to_string(), "–".to_string()),
+                };
                 let _ = writeln!(
                     md,
-                    "| {w} | {n} | {core:.1} | {orm:.1} | {:.2} |",
+                    "| {w} | {n} | {raw_cell} | {core:.1} | {orm:.1} | {ratio} | {:.2} |",
                     orm / core
                 );
             }
@@ -176,9 +248,12 @@ pub async fn run(name: &str, url: &str, quick: bool) -> String {
     }
 }
 
-async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, usize, f64, f64)>> {
+type OrmRow = (&'static str, usize, Option<f64>, f64, f64);
+
+async fn run_inner(url: &str, quick: bool) -> crate::harness::Res<Vec<OrmRow>> {
     let engine = aludel::Engine::builder(url)?.build()?;
     seed(&engine).await?;
+    let mut raw = Raw::connect(url).await?;
     let samples = if quick { 3 } else { 7 };
     let mut out = Vec::new();
     for n in [1usize, 100, 10_000] {
@@ -187,6 +262,18 @@ async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, 
         let stmt = select(OrmUser::column_names().iter().map(|c| t.c(c)))
             .from(t)
             .limit(n as u64);
+        let raw = {
+            raw.load(n).await?; // warm-up
+            let mut per = Vec::new();
+            for _ in 0..samples {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    assert_eq!(raw.load(n).await?.len(), n);
+                }
+                per.push(start.elapsed().as_secs_f64() * 1e6 / iters as f64);
+            }
+            median(per)
+        };
         let core = time(samples, iters, || {
             let (engine, stmt) = (engine.clone(), stmt.clone());
             async move {
@@ -207,14 +294,14 @@ async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, 
             }
         })
         .await?;
-        eprintln!("[orm] load {n}: core {core:.1} µs, orm {orm:.1} µs");
-        out.push(("load N objects", n, core, orm));
+        eprintln!("[orm] load {n}: raw {raw:.1} µs, core {core:.1} µs, orm {orm:.1} µs");
+        out.push(("load N objects", n, Some(raw), core, orm));
     }
     let iters = if quick { 1 } else { 3 };
     let core = time(samples, iters, || flush_core(&engine)).await?;
     let orm = time(samples, iters, || flush_orm(&engine)).await?;
     eprintln!("[orm] flush 1000 users x 5 posts: core {core:.0} µs, orm {orm:.0} µs");
-    out.push(("flush 1 000 users × 5 posts", 6000, core, orm));
+    out.push(("flush 1 000 users × 5 posts", 6000, None, core, orm));
     metadata().drop_all(&engine).await?;
     Ok(out)
 }
@@ -223,20 +310,42 @@ async fn run_inner(url: &str, quick: bool) -> aludel::Result<Vec<(&'static str, 
 /// (`seed` only, `core` into plain structs, `orm` through a Session), for
 /// instruction counts under callgrind.
 pub async fn run_loop(mode: &str, n: usize) -> aludel::Result<()> {
-    let url = format!(
-        "sqlite:///{}/aludel_bench_orm_loop.db",
-        std::env::temp_dir().display()
-    );
+    // ORM_LOOP_URL points the loop at a server instead of a SQLite file
+    // (`raw` stays SQLite-only).
+    let url = std::env::var("ORM_LOOP_URL").unwrap_or_else(|_| {
+        format!(
+            "sqlite:///{}/aludel_bench_orm_loop.db",
+            std::env::temp_dir().display()
+        )
+    });
     let engine = aludel::Engine::builder(&url)?.build()?;
     seed(&engine).await?;
     let t = OrmUser::table();
     let stmt = select(OrmUser::column_names().iter().map(|c| t.c(c)))
         .from(t)
         .limit(n as u64);
+    // ORM_LOOP_REPEAT=K repeats the load K times (per-statement costs at small N).
+    let repeat: usize = std::env::var("ORM_LOOP_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..repeat {
+        load_once(mode, n, &engine, &stmt, &url).await?;
+    }
+    Ok(())
+}
+
+async fn load_once(
+    mode: &str,
+    n: usize,
+    engine: &Engine,
+    stmt: &aludel::sql::Select,
+    url: &str,
+) -> aludel::Result<()> {
     match mode {
         "core" => {
             let mut conn = engine.connect().await?;
-            let rows: Vec<Plain> = conn.execute(&stmt, ()).await?.all_as()?;
+            let rows: Vec<Plain> = conn.execute(stmt, ()).await?.all_as()?;
             assert_eq!(rows.len(), n);
         }
         "raw" => {
@@ -256,9 +365,37 @@ pub async fn run_loop(mode: &str, n: usize) -> aludel::Result<()> {
             assert_eq!(rows.len(), n);
         }
         "orm" => {
-            let mut s = Session::new(&engine);
+            let mut s = Session::new(engine);
             let keys = s.query::<OrmUser>().limit(n as u64).all().await?;
             assert_eq!(keys.len(), n);
+        }
+        "split" => {
+            // Wall-clock split of an ORM load: query + adopt, then the drop.
+            for _ in 0..5 {
+                let (mut q, mut d, mut c) = (0.0, 0.0, 0.0);
+                for _ in 0..20 {
+                    let start = Instant::now();
+                    let mut conn = engine.connect().await?;
+                    let rows: Vec<Plain> = conn.execute(stmt, ()).await?.all_as()?;
+                    drop(rows);
+                    drop(conn);
+                    c += start.elapsed().as_secs_f64();
+                    let start = Instant::now();
+                    let mut s = Session::new(engine);
+                    let keys = s.query::<OrmUser>().limit(n as u64).all().await?;
+                    assert_eq!(keys.len(), n);
+                    q += start.elapsed().as_secs_f64();
+                    let start = Instant::now();
+                    drop(s);
+                    d += start.elapsed().as_secs_f64();
+                }
+                eprintln!(
+                    "core {:.0} µs; orm query {:.0} µs + drop {:.0} µs",
+                    c * 5e4,
+                    q * 5e4,
+                    d * 5e4
+                );
+            }
         }
         _ => {}
     }

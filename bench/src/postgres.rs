@@ -28,7 +28,7 @@ const SCHEMA: &str = "CREATE TABLE bench_users (
     created_at TIMESTAMP NOT NULL
 )";
 
-async fn connect(url: &str) -> Res<Client> {
+pub(crate) async fn connect(url: &str) -> Res<Client> {
     let (client, connection) =
         tokio::time::timeout(Duration::from_secs(5), tokio_postgres::connect(url, NoTls)).await??;
     tokio::spawn(async move {

@@ -69,10 +69,9 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
 
     /// The primary key's values, in key order.
     fn primary_key(&self) -> Vec<Value> {
-        let values = self.to_values();
         Self::primary_key_positions()
             .iter()
-            .map(|&i| values[i].clone())
+            .map(|&i| self.value_at(i))
             .collect()
     }
 }

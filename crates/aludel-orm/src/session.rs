@@ -66,20 +66,10 @@ struct Ops {
     defaults: fn() -> &'static [crate::ColumnDefault],
     /// Position of the version column, if the model has one.
     version: fn() -> Option<usize>,
-    values: fn(&dyn Any) -> Vec<Value>,
-    set: fn(&mut dyn Any, usize, Value) -> Result<()>,
 }
 
 fn version_position<T: Model>() -> Option<usize> {
     T::version_column().and_then(|v| T::column_names().iter().position(|c| *c == v))
-}
-
-fn values_of<T: Model>(o: &dyn Any) -> Vec<Value> {
-    o.downcast_ref::<T>().expect("model type").to_values()
-}
-
-fn set_of<T: Model>(o: &mut dyn Any, i: usize, v: Value) -> Result<()> {
-    o.downcast_mut::<T>().expect("model type").set_value(i, v)
 }
 
 struct OpsFor<T>(PhantomData<T>);
@@ -93,8 +83,6 @@ impl<T: Model> OpsFor<T> {
         pk: T::primary_key_positions,
         defaults: T::rust_defaults,
         version: version_position::<T>,
-        values: values_of::<T>,
-        set: set_of::<T>,
     };
 }
 
@@ -102,8 +90,49 @@ fn ops<T: Model>() -> &'static Ops {
     &OpsFor::<T>::OPS
 }
 
+/// The objects of one model type, stored inline (no allocation per object):
+/// an [`Entry`] points at its object by store and index.
+struct Store<T> {
+    objects: Vec<Option<T>>,
+}
+
+/// What the Session does to a store without knowing its type.
+trait AnyStore: Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn values(&self, index: u32) -> Vec<Value>;
+    fn set(&mut self, index: u32, position: usize, value: Value) -> Result<()>;
+    fn remove(&mut self, index: u32);
+}
+
+impl<T: Model> AnyStore for Store<T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn values(&self, index: u32) -> Vec<Value> {
+        self.objects[index as usize]
+            .as_ref()
+            .expect("stored object")
+            .to_values()
+    }
+    fn set(&mut self, index: u32, position: usize, value: Value) -> Result<()> {
+        self.objects[index as usize]
+            .as_mut()
+            .expect("stored object")
+            .set_value(position, value)
+    }
+    fn remove(&mut self, index: u32) {
+        self.objects[index as usize] = None;
+    }
+}
+
 struct Entry {
-    object: Box<dyn Any + Send + Sync>,
+    /// Which store holds the object, and where in it.
+    store: u32,
+    index: u32,
     /// The column values as last loaded or flushed (None while pending):
     /// what the next flush compares with.
     snapshot: Option<Snapshot>,
@@ -167,6 +196,20 @@ fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
     (type_id, key)
 }
 
+/// The identity of a loaded object, without collecting its key into a
+/// vector when the key is one integer column (every loaded row pays this).
+fn identity_of_object<T: Model>(obj: &T) -> Identity {
+    match T::primary_key_positions() {
+        [i] => match obj.value_at(*i) {
+            v if v.as_i64().is_some() => {
+                (TypeId::of::<T>(), PkKey::Int(v.as_i64().expect("integer")))
+            }
+            v => identity_of(TypeId::of::<T>(), std::slice::from_ref(&v)),
+        },
+        _ => identity_of(TypeId::of::<T>(), &obj.primary_key()),
+    }
+}
+
 /// Makes [`Session`]s with the same settings (SQLAlchemy's `sessionmaker`).
 ///
 /// ```
@@ -227,9 +270,14 @@ pub struct Session {
     conn: Option<Connection>,
     entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
+    /// One store per model type seen, and the type of each.
+    stores: Vec<Box<dyn AnyStore>>,
+    store_types: Vec<TypeId>,
     identity: IdentityMap,
     autoflush: bool,
     expire_on_commit: bool,
+    /// Statements sent on connections this Session has given back.
+    statements_done: u64,
 }
 
 impl fmt::Debug for Session {
@@ -249,10 +297,39 @@ impl Session {
             conn: None,
             entries: Vec::new(),
             generations: Vec::new(),
+            stores: Vec::new(),
+            store_types: Vec::new(),
             identity: IdentityMap::default(),
             autoflush: true,
             expire_on_commit: true,
+            statements_done: 0,
         }
+    }
+
+    /// How many statements this Session has sent (queries, INSERTs, UPDATEs,
+    /// DELETEs, loads; not BEGIN, COMMIT or ROLLBACK), over all its
+    /// transactions. Compare two readings to bound the queries of a piece of
+    /// code (the N+1 check):
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+    /// # let engine = aludel_core::create_engine("sqlite://")?;
+    /// let mut session = aludel_orm::Session::new(&engine);
+    /// let before = session.statement_count();
+    /// session.flush().await?; // nothing to write: no statement
+    /// assert_eq!(session.statement_count(), before);
+    /// # Ok(()) }
+    /// ```
+    pub fn statement_count(&self) -> u64 {
+        self.statements_done + self.conn.as_ref().map_or(0, Connection::statement_count)
+    }
+
+    /// Give the connection back to the pool (after COMMIT or ROLLBACK),
+    /// keeping its statement count.
+    fn release(&mut self) -> Option<Connection> {
+        let conn = self.conn.take()?;
+        self.statements_done += conn.statement_count();
+        Some(conn)
     }
 
     /// Flush before queries (default on).
@@ -288,6 +365,59 @@ impl Session {
             .filter(|e| e.generation == key.generation)
     }
 
+    /// The position of `T`'s store, made on first use.
+    fn store_of<T: Model>(&mut self) -> u32 {
+        let id = TypeId::of::<T>();
+        match self.store_types.iter().position(|t| *t == id) {
+            Some(i) => i as u32,
+            None => {
+                self.store_types.push(id);
+                self.stores.push(Box::new(Store::<T> {
+                    objects: Vec::new(),
+                }));
+                (self.stores.len() - 1) as u32
+            }
+        }
+    }
+
+    fn typed<T: Model>(&self, store: u32) -> &Store<T> {
+        self.stores[store as usize]
+            .as_any()
+            .downcast_ref()
+            .expect("model type")
+    }
+
+    fn typed_mut<T: Model>(&mut self, store: u32) -> &mut Store<T> {
+        self.stores[store as usize]
+            .as_any_mut()
+            .downcast_mut()
+            .expect("model type")
+    }
+
+    /// The object in `slot`, which must hold a `T`.
+    fn object_mut<T: Model>(&mut self, slot: usize) -> &mut T {
+        let (store, index) = {
+            let e = self.entries[slot].as_ref().expect("entry");
+            (e.store, e.index)
+        };
+        self.typed_mut::<T>(store).objects[index as usize]
+            .as_mut()
+            .expect("stored object")
+    }
+
+    /// Replace the object in `slot` (a reload).
+    fn replace_object<T: Model>(&mut self, slot: usize, object: T) {
+        *self.object_mut::<T>(slot) = object;
+    }
+
+    /// Drop the entry in `slot` and its object; its keys stop resolving.
+    fn forget(&mut self, slot: usize) {
+        if let Some(e) = self.entries[slot].take() {
+            self.stores[e.store as usize].remove(e.index);
+        }
+        self.generations[slot] += 1;
+    }
+
     fn insert_entry<T: Model>(
         &mut self,
         object: T,
@@ -297,8 +427,13 @@ impl Session {
         let snapshot: Option<Snapshot> = snapshot.map(std::sync::Arc::new);
         let slot = self.entries.len() as u32;
         let generation = 0;
+        let store = self.store_of::<T>();
+        let objects = &mut self.typed_mut::<T>(store).objects;
+        let index = objects.len() as u32;
+        objects.push(Some(object));
         self.entries.push(Some(Entry {
-            object: Box::new(object),
+            store,
+            index,
             committed: snapshot.clone(),
             snapshot,
             state,
@@ -338,7 +473,9 @@ impl Session {
         let e = self.entries[slot].take().expect("entry");
         self.generations[slot] += 1;
         self.identity.remove(&identity_of(e.type_id, &pk));
-        Ok(*e.object.downcast::<T>().expect("model type"))
+        Ok(self.typed_mut::<T>(e.store).objects[e.index as usize]
+            .take()
+            .expect("stored object"))
     }
 
     /// Copy the state of a detached object into the Session (SQLAlchemy's
@@ -379,6 +516,8 @@ impl Session {
         let res = self.rollback().await;
         self.entries.clear();
         self.generations.clear();
+        self.stores.clear();
+        self.store_types.clear();
         self.identity.clear();
         res
     }
@@ -426,7 +565,7 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         if e.state == State::Pending {
             // Never written: just forget it.
-            self.entries[slot] = None;
+            self.forget(slot);
         } else {
             e.state = State::Deleted;
         }
@@ -434,23 +573,19 @@ impl Session {
     }
 
     fn check<T: Model>(&self, key: Key<T>) -> Result<usize> {
-        self.entry(key).map(|_| key.slot as usize).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!(
-                    "{key:?} is not in this session (expunged, deleted, rolled back, closed, or from another session)"
-                ),
-            )
-        })
+        self.entry(key)
+            .map(|_| key.slot as usize)
+            .ok_or_else(|| missing(key))
     }
 
     /// The object behind `key`, or an error if it left the Session.
     pub fn try_get<T: Model>(&self, key: Key<T>) -> Result<&T> {
-        self.check(key)?;
-        Ok(self
+        let e = self
             .entry(key)
-            .and_then(|e| e.object.downcast_ref())
-            .expect("model type"))
+            .ok_or_else(|| self.check(key).expect_err("missing"))?;
+        Ok(self.typed::<T>(e.store).objects[e.index as usize]
+            .as_ref()
+            .expect("stored object"))
     }
 
     /// The object by primary key: from the identity map without SQL when it
@@ -497,8 +632,36 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         e.snapshot = None;
         e.committed = None;
-        e.object = Box::new(fresh);
         e.expired = false;
+        self.replace_object(slot, fresh);
+        Ok(())
+    }
+
+    /// Reload the tracked objects of type `T` with these primary keys, in
+    /// one SELECT per chunk of keys (after a bulk UPDATE).
+    async fn reload<T: Model>(&mut self, pks: &[Vec<Value>]) -> Result<()> {
+        let t = T::table();
+        let (cols, pk_pos) = (T::column_names(), T::primary_key_positions());
+        for chunk in pks.chunks(RELOAD_CHUNK) {
+            let cond = match pk_pos {
+                [i] => t.c(cols[*i]).in_(chunk.iter().map(|pk| pk[0].clone())),
+                _ => aludel_core::sql::or(chunk.iter().map(|pk| pk_condition(t, cols, pk_pos, pk))),
+            };
+            let stmt = select(cols.iter().map(|c| t.c(c))).from(t).filter(cond);
+            let rows: Vec<T> = self.conn().await?.execute(&stmt, ()).await?.all_as()?;
+            for fresh in rows {
+                let Some(&slot) = self.identity.get(&identity_of_object(&fresh)) else {
+                    continue;
+                };
+                let Some(e) = self.entries[slot as usize].as_mut() else {
+                    continue;
+                };
+                e.snapshot = None;
+                e.committed = None;
+                e.expired = false;
+                self.replace_object(slot as usize, fresh);
+            }
+        }
         Ok(())
     }
 
@@ -509,10 +672,7 @@ impl Session {
         }
         self.check(key)?;
         self.ensure_snapshot(key.slot as usize);
-        Ok(self.entries[key.slot as usize]
-            .as_mut()
-            .and_then(|e| e.object.downcast_mut())
-            .expect("model type"))
+        Ok(self.object_mut(key.slot as usize))
     }
 
     /// Before the first mutable borrow of a loaded object, keep its values
@@ -520,7 +680,7 @@ impl Session {
     fn ensure_snapshot(&mut self, slot: usize) {
         let e = self.entries[slot].as_mut().expect("entry");
         if e.snapshot.is_none() && e.state != State::Pending {
-            let snap: Snapshot = std::sync::Arc::new((e.ops.values)(&*e.object));
+            let snap: Snapshot = std::sync::Arc::new(self.stores[e.store as usize].values(e.index));
             if e.committed.is_none() {
                 e.committed = Some(snap.clone());
             }
@@ -533,7 +693,7 @@ impl Session {
         let values = e
             .snapshot
             .clone()
-            .unwrap_or_else(|| std::sync::Arc::new((e.ops.values)(&*e.object)));
+            .unwrap_or_else(|| std::sync::Arc::new(self.stores[e.store as usize].values(e.index)));
         (e.ops.pk)().iter().map(|&i| values[i].clone()).collect()
     }
 
@@ -585,8 +745,10 @@ impl Session {
             if e.state != State::Persistent {
                 continue;
             }
-            let now = (e.ops.values)(&*e.object);
+            // Only objects borrowed mutably have a snapshot; the rest
+            // cannot have changed.
             let Some(before) = &e.snapshot else { continue };
+            let now = self.stores[e.store as usize].values(e.index);
             let changed: Vec<usize> = (0..now.len()).filter(|&i| now[i] != before[i]).collect();
             if changed.is_empty() {
                 continue;
@@ -638,7 +800,7 @@ impl Session {
             }
             if let Some(v) = version {
                 let e = self.entries[slot].as_mut().expect("entry");
-                (e.ops.set)(&mut *e.object, v, now[v].clone())?;
+                self.stores[e.store as usize].set(e.index, v, now[v].clone())?;
             }
             let e = self.entries[slot].as_mut().expect("entry");
             e.snapshot = Some(std::sync::Arc::new(now));
@@ -658,10 +820,9 @@ impl Session {
                 let t = (e.ops.table)();
                 let cols = (e.ops.columns)();
                 let mut cond = pk_condition(t, cols, (e.ops.pk)(), &pk);
-                let snap = e
-                    .snapshot
-                    .clone()
-                    .unwrap_or_else(|| std::sync::Arc::new((e.ops.values)(&*e.object)));
+                let snap = e.snapshot.clone().unwrap_or_else(|| {
+                    std::sync::Arc::new(self.stores[e.store as usize].values(e.index))
+                });
                 let versioned = (e.ops.version)().is_some();
                 if let Some(v) = (e.ops.version)() {
                     cond = cond.and(t.c(cols[v]).eq(Expr::from(snap[v].clone())));
@@ -687,8 +848,7 @@ impl Session {
                     ));
                 }
                 self.identity.remove(&id);
-                self.entries[slot] = None;
-                self.generations[slot] += 1;
+                self.forget(slot);
             }
         }
         Ok(())
@@ -721,20 +881,20 @@ impl Session {
             let e = self.entries[slot].as_mut().expect("entry");
             for (column, make) in (e.ops.defaults)() {
                 if let Some(i) = (e.ops.columns)().iter().position(|c| c == column) {
-                    if (e.ops.values)(&*e.object)[i].is_null() {
-                        (e.ops.set)(&mut *e.object, i, make())?;
+                    if self.stores[e.store as usize].values(e.index)[i].is_null() {
+                        self.stores[e.store as usize].set(e.index, i, make())?;
                     }
                 }
             }
             if let Some(v) = (e.ops.version)() {
-                if (e.ops.values)(&*e.object)[v].as_i64() == Some(0) {
-                    (e.ops.set)(&mut *e.object, v, Value::I64(1))?;
+                if self.stores[e.store as usize].values(e.index)[v].as_i64() == Some(0) {
+                    self.stores[e.store as usize].set(e.index, v, Value::I64(1))?;
                 }
             }
         }
         let generates = |s: &Self, slot: usize| {
             let e = s.entries[slot].as_ref().expect("entry");
-            auto_pos.is_some_and(|i| is_unset(&(e.ops.values)(&*e.object)[i]))
+            auto_pos.is_some_and(|i| is_unset(&s.stores[e.store as usize].values(e.index)[i]))
         };
         let (gen, given): (Vec<usize>, Vec<usize>) =
             slots.iter().partition(|&&s| generates(self, s));
@@ -754,7 +914,7 @@ impl Session {
                 .scalars()?;
             for (&slot, id) in gen.iter().zip(ids) {
                 let e = self.entries[slot].as_mut().expect("entry");
-                (e.ops.set)(&mut *e.object, i, Value::I64(id))?;
+                self.stores[e.store as usize].set(e.index, i, Value::I64(id))?;
             }
             return self.insert_rows(slots, None).await;
         }
@@ -784,7 +944,8 @@ impl Session {
                 .iter()
                 .map(|&slot| {
                     let e = self.entries[slot].as_ref().expect("entry");
-                    (e.ops.values)(&*e.object)
+                    self.stores[e.store as usize]
+                        .values(e.index)
                         .into_iter()
                         .enumerate()
                         .filter(|(i, _)| Some(*i) != generated)
@@ -820,7 +981,11 @@ impl Session {
                 };
                 for (k, &slot) in part.iter().enumerate() {
                     let e = self.entries[slot].as_mut().expect("entry");
-                    (e.ops.set)(&mut *e.object, i, Value::I64(first_id + k as i64))?;
+                    self.stores[e.store as usize].set(
+                        e.index,
+                        i,
+                        Value::I64(first_id + k as i64),
+                    )?;
                 }
             }
             for &slot in part {
@@ -832,7 +997,7 @@ impl Session {
 
     fn mark_inserted(&mut self, slot: usize) {
         let e = self.entries[slot].as_mut().expect("entry");
-        let now = (e.ops.values)(&*e.object);
+        let now = self.stores[e.store as usize].values(e.index);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
         e.snapshot = Some(std::sync::Arc::new(now));
         e.state = State::Persistent;
@@ -846,7 +1011,7 @@ impl Session {
         self.flush().await?;
         // The connection goes back to the pool at the end of the transaction,
         // as SQLAlchemy's Session releases it; the next statement takes one.
-        if let Some(mut conn) = self.conn.take() {
+        if let Some(mut conn) = self.release() {
             conn.commit().await?;
         }
         for e in self.entries.iter_mut().flatten() {
@@ -860,7 +1025,7 @@ impl Session {
     /// ROLLBACK; pending objects leave the Session, changed ones get their
     /// loaded values back, deleted ones are live again.
     pub async fn rollback(&mut self) -> Result<()> {
-        let res = match self.conn.take() {
+        let res = match self.release() {
             Some(conn) => conn.close().await,
             None => Ok(()),
         };
@@ -873,8 +1038,7 @@ impl Session {
                     let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| snap[i].clone()).collect();
                     self.identity.remove(&identity_of(e.type_id, &pk));
                 }
-                self.entries[slot] = None;
-                self.generations[slot] += 1;
+                self.forget(slot);
                 continue;
             }
             // Loaded before this transaction: back to the values last read or
@@ -885,7 +1049,7 @@ impl Session {
             e.snapshot = e.committed.clone();
             if let Some(snap) = e.committed.clone() {
                 for (i, v) in snap.iter().cloned().enumerate() {
-                    (e.ops.set)(&mut *e.object, i, v)?;
+                    self.stores[e.store as usize].set(e.index, i, v)?;
                 }
             }
         }
@@ -902,19 +1066,15 @@ impl Session {
         for obj in rows {
             // The snapshot is taken lazily, at the first mutable borrow:
             // objects only read never pay for one.
-            let pk: Vec<Value> = T::primary_key_positions()
-                .iter()
-                .map(|&i| obj.value_at(i))
-                .collect();
-            let id = identity_of(TypeId::of::<T>(), &pk);
+            let id = identity_of_object(&obj);
             if let Some(&slot) = self.identity.get(&id) {
                 let key = self.key_at(slot);
                 if let Some(e) = self.entries[slot as usize].as_mut() {
                     if e.expired {
-                        e.object = Box::new(obj);
                         e.committed = None;
                         e.snapshot = None;
                         e.expired = false;
+                        self.replace_object(slot as usize, obj);
                     }
                     keys.push(key);
                     continue;
@@ -926,6 +1086,20 @@ impl Session {
         }
         keys
     }
+}
+
+/// Primary keys per SELECT when reloading objects: far below every
+/// backend's bound-parameter limit (SQLite 32 766, PostgreSQL 65 535).
+const RELOAD_CHUNK: usize = 1000;
+
+/// The error for a key whose object is no longer in the Session.
+fn missing<T>(key: Key<T>) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "{key:?} is not in this session (expunged, deleted, rolled back, closed, or from another session)"
+        ),
+    )
 }
 
 fn is_unset(v: &Value) -> bool {
@@ -957,10 +1131,7 @@ impl<T: Model> std::ops::IndexMut<Key<T>> for Session {
             panic!("{e}");
         }
         self.ensure_snapshot(key.slot as usize);
-        self.entries[key.slot as usize]
-            .as_mut()
-            .and_then(|e| e.object.downcast_mut())
-            .expect("model type")
+        self.object_mut(key.slot as usize)
     }
 }
 
@@ -1166,18 +1337,16 @@ impl<T: Model> ModelQuery<'_, T> {
             .execute(&stmt, ())
             .await?
             .rows_affected();
-        for pk in keys {
-            if let Some(&slot) = self
-                .session
-                .identity
-                .get(&identity_of(TypeId::of::<T>(), &pk))
-            {
-                let key: Key<T> = self.session.key_at(slot);
-                if self.session.contains(key) {
-                    self.session.refresh(key).await?;
-                }
-            }
-        }
+        let tracked: Vec<Vec<Value>> = keys
+            .into_iter()
+            .filter(|pk| {
+                self.session
+                    .identity
+                    .get(&identity_of(TypeId::of::<T>(), pk))
+                    .is_some_and(|&slot| self.session.contains(self.session.key_at::<T>(slot)))
+            })
+            .collect();
+        self.session.reload::<T>(&tracked).await?;
         Ok(n)
     }
 
@@ -1206,8 +1375,7 @@ impl<T: Model> ModelQuery<'_, T> {
                 .identity
                 .remove(&identity_of(TypeId::of::<T>(), &pk))
             {
-                self.session.entries[slot as usize] = None;
-                self.session.generations[slot as usize] += 1;
+                self.session.forget(slot as usize);
             }
         }
         Ok(n)

@@ -74,6 +74,15 @@ pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
         .with_source(e)
     })?;
     conn.set_prepared_statement_cache_capacity(opts.statement_cache);
+    // The query planner stability guarantee: plans do not depend on bound
+    // values. Without it SQLite (3.4x+) marks a statement whose plan read a
+    // bound value (`LIMIT ?`, `LIKE ?`) expired at every new binding, so a
+    // cached statement was parsed and planned again on every execution.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(map_error)?;
     conn.busy_timeout(opts.busy_timeout).map_err(map_error)?;
     let fk = if opts.foreign_keys { "ON" } else { "OFF" };
     conn.execute_batch(&format!("PRAGMA foreign_keys = {fk}"))
@@ -221,6 +230,12 @@ impl SqliteConn {
     }
 
     pub fn simple(&mut self, sql: &str) -> Result<()> {
+        // Transaction control runs around every unit of work: keep those
+        // statements prepared instead of parsing them each time.
+        if matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+            return stmt.raw_execute().map(drop).map_err(map_error);
+        }
         self.conn.execute_batch(sql).map_err(map_error)
     }
 
@@ -370,5 +385,61 @@ fn parse_constraint(
             }
         }
         _ => (None, None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    fn memory() -> SqliteConn {
+        connect(&SqliteOptions {
+            path: String::new(),
+            memory: true,
+            uri: false,
+            busy_timeout: Duration::from_secs(1),
+            foreign_keys: true,
+            statement_cache: 16,
+        })
+        .expect("open")
+    }
+
+    /// A cached `LIMIT ?` statement runs again with a new value without
+    /// being parsed and planned again (SQLite expires statements whose plan
+    /// read a bound value unless the planner stability guarantee is on).
+    #[test]
+    fn bound_limit_does_not_reprepare() {
+        let mut c = memory();
+        c.simple("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+            .expect("setup");
+        let sql = "SELECT id FROM t ORDER BY id LIMIT ?1";
+        for n in 1..=3 {
+            c.simple("BEGIN").expect("begin");
+            let out = c.query(sql, &[Value::I64(n)]).expect("query");
+            assert_eq!(out.rows.len(), n as usize);
+            c.simple("ROLLBACK").expect("rollback");
+        }
+        let stmt = c.conn.prepare_cached(sql).expect("cached");
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+        assert_eq!(stmt.get_status(StatementStatus::Run), 3);
+    }
+
+    /// BEGIN, COMMIT and ROLLBACK are kept prepared; other simple SQL (a
+    /// script of several statements) still runs as a batch.
+    #[test]
+    fn transaction_control_is_cached() {
+        let mut c = memory();
+        c.simple("CREATE TABLE t (x INTEGER); CREATE TABLE u (y INTEGER)")
+            .expect("script of two statements");
+        for _ in 0..3 {
+            c.simple("BEGIN").expect("begin");
+            assert!(c.in_transaction());
+            c.simple("COMMIT").expect("commit");
+            assert!(!c.in_transaction());
+        }
+        let begin = c.conn.prepare_cached("BEGIN").expect("cached");
+        assert_eq!(begin.get_status(StatementStatus::Run), 3);
     }
 }

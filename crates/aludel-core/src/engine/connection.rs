@@ -50,6 +50,8 @@ pub struct Connection {
     /// TO SAVEPOINT), sent before the next statement.
     pending: Vec<String>,
     autocommit: bool,
+    /// Statements sent by execute, exec_driver_sql, execute_many and stream.
+    statements: u64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -70,7 +72,28 @@ impl Connection {
             savepoints: 0,
             pending: Vec::new(),
             autocommit,
+            statements: 0,
         }
+    }
+
+    /// How many statements this connection has sent through
+    /// [`execute`](Connection::execute), [`exec_driver_sql`](Connection::exec_driver_sql),
+    /// [`execute_many`](Connection::execute_many) (one per call) and
+    /// [`stream`](Connection::stream); transaction control (BEGIN, COMMIT,
+    /// ROLLBACK, savepoints) is not counted. Tests use it to bound the
+    /// queries a piece of code runs.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::text;
+    /// let before = conn.statement_count();
+    /// conn.execute(text("SELECT 1"), ()).await?;
+    /// conn.execute(text("SELECT 2"), ()).await?;
+    /// assert_eq!(conn.statement_count() - before, 2);
+    /// # Ok(()) });
+    /// ```
+    pub fn statement_count(&self) -> u64 {
+        self.statements
     }
 
     fn obj(&mut self) -> &mut Object {
@@ -179,6 +202,7 @@ impl Connection {
             sets.push(c.values);
         }
         let Some(sql) = sql else { return Ok(0) };
+        self.statements += 1;
         self.prepare().await.map_err(|e| e.or_sql(&sql))?;
         let engine = self.engine.clone();
         let span = observe::span(&engine, &sql);
@@ -219,6 +243,7 @@ impl Connection {
     ) -> Result<RowStream<'_>> {
         let compiled = statement.compile(&self.engine.dialect, params.into_params())?;
         let sql = compiled.sql.into_owned();
+        self.statements += 1;
         self.prepare().await.map_err(|e| e.or_sql(&sql))?;
         let engine = self.engine.clone();
         let span = observe::span(&engine, &sql);
@@ -246,6 +271,7 @@ impl Connection {
     }
 
     async fn run_query(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult> {
+        self.statements += 1;
         self.prepare().await.map_err(|e| e.or_sql(sql))?;
         let engine = self.engine.clone();
         let span = observe::span(&engine, sql);

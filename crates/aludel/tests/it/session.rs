@@ -462,11 +462,17 @@ async fn bulk_update_and_delete_by_query(db: TestDb) -> aludel::Result<()> {
         .map(|n| s.add(author(n)))
         .collect();
     s.commit().await?;
+    let before = s.statement_count();
     let n = Author::query(&mut s)
         .filter(Author::name.like("%a%"))
         .update([("karma", Expr::from(Author::karma).add(10))])
         .await?;
     assert_eq!(n, 3, "Ada, Grace, Barbara");
+    assert_eq!(
+        s.statement_count() - before,
+        3,
+        "matching keys, the UPDATE, one SELECT reloading the tracked objects"
+    );
     let karmas: Vec<i32> = keys.iter().map(|k| s[*k].karma).collect();
     assert_eq!(karmas, [10, 10, 0, 10], "tracked objects were reloaded");
     let gone = Author::query(&mut s)
