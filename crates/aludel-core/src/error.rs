@@ -51,6 +51,9 @@ pub enum ErrorKind {
     Closed,
     /// Any other error reported by the database.
     Database,
+    /// An ORM relationship was read before it was loaded, or a lazy load
+    /// was refused (raise mode): load it explicitly or eagerly.
+    NotLoaded,
 }
 
 /// Which constraint an [`ErrorKind::Integrity`] error violated.
@@ -180,12 +183,15 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_table(mut self, name: Option<String>) -> Self {
+    /// The same error naming the table it concerns (layers above Core,
+    /// such as the ORM, use it for errors found before any SQL is sent).
+    pub fn with_table(mut self, name: Option<String>) -> Self {
         self.inner.table = name;
         self
     }
 
-    pub(crate) fn with_column(mut self, name: Option<String>) -> Self {
+    /// The same error naming the column it concerns.
+    pub fn with_column(mut self, name: Option<String>) -> Self {
         self.inner.column = name;
         self
     }

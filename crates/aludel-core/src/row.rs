@@ -283,6 +283,13 @@ impl RowPlan {
         )
     }
 
+    /// A plan from explicit positions, one per field (`None`: the result
+    /// has no such column). Lets a row holding several models' columns (a
+    /// JOIN) be decoded one model at a time.
+    pub fn from_positions(positions: Vec<Option<usize>>) -> Self {
+        RowPlan(positions)
+    }
+
     /// The column position of field `i`, if the result has it.
     pub fn get(&self, i: usize) -> Option<usize> {
         self.0.get(i).copied().flatten()

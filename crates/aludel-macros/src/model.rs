@@ -8,7 +8,112 @@ use syn::{Data, DeriveInput, Expr, Fields, Ident, LitBool, LitInt, LitStr, Path,
 
 use crate::from_row::{named_impl, NamedField, Read};
 
-const STRUCT_ATTRS: &str = "`table = \"name\"` and `schema = \"name\"`";
+const STRUCT_ATTRS: &str = "`table = \"name\"`, `schema = \"name\"`, \
+     `has_many(name: Model, …)`, `has_one(name: Model, …)`, `belongs_to(name: Model, …)` \
+     and `many_to_many(name: Model, through = AssociationModel, …)`";
+
+const REL_OPTIONS: &str = "`back_populates = \"name\"`, `foreign_key = \"column\"`, \
+     `cascade = \"all, delete-orphan\"`, `passive_deletes` and (many_to_many) `through = Model`";
+
+/// A relationship declared on the struct.
+struct RelDecl {
+    kind: &'static str,
+    name: Ident,
+    target: Type,
+    back_populates: Option<String>,
+    foreign_key: Option<String>,
+    cascade: (bool, bool),
+    passive_deletes: bool,
+    through: Option<Type>,
+}
+
+fn parse_cascade(lit: &LitStr) -> syn::Result<(bool, bool)> {
+    let (mut delete, mut orphan) = (false, false);
+    for word in lit
+        .value()
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        match word {
+            "all" | "delete" => delete = true,
+            "delete-orphan" => orphan = true,
+            "save-update" | "merge" | "refresh-expire" | "expunge" => {}
+            other => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                    "unknown cascade \"{other}\"\nhelp: the cascades are all, save-update, merge, \
+                         refresh-expire, expunge, delete and delete-orphan"
+                ),
+                ))
+            }
+        }
+    }
+    Ok((delete, orphan))
+}
+
+/// `has_many(posts: Post, back_populates = "author", …)`.
+fn parse_relationship(meta: &ParseNestedMeta<'_>, kind: &'static str) -> syn::Result<RelDecl> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let name: Ident = content.parse()?;
+    content.parse::<syn::Token![:]>()?;
+    let target: Type = content.parse()?;
+    let mut rel = RelDecl {
+        kind,
+        name,
+        target,
+        back_populates: None,
+        foreign_key: None,
+        cascade: (false, false),
+        passive_deletes: false,
+        through: None,
+    };
+    while !content.is_empty() {
+        content.parse::<syn::Token![,]>()?;
+        if content.is_empty() {
+            break;
+        }
+        let key: Ident = content.parse()?;
+        match key.to_string().as_str() {
+            "passive_deletes" => rel.passive_deletes = true,
+            "through" if kind == "many_to_many" => {
+                content.parse::<syn::Token![=]>()?;
+                rel.through = Some(content.parse()?);
+            }
+            "back_populates" | "foreign_key" | "cascade" => {
+                content.parse::<syn::Token![=]>()?;
+                let lit: LitStr = content.parse()?;
+                match key.to_string().as_str() {
+                    "back_populates" => {
+                        rel.back_populates = Some(non_empty(lit, "back_populates name")?)
+                    }
+                    "foreign_key" => rel.foreign_key = Some(non_empty(lit, "foreign key column")?),
+                    _ => rel.cascade = parse_cascade(&lit)?,
+                }
+            }
+            other => {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                    "unknown relationship option `{other}`\nhelp: the options are {REL_OPTIONS}"
+                ),
+                ))
+            }
+        }
+    }
+    if kind == "many_to_many" && rel.through.is_none() {
+        return Err(syn::Error::new(
+            rel.name.span(),
+            format!(
+                "many_to_many relationship `{}` needs `through = AssociationModel` (a model with a foreign key to each side)",
+                rel.name
+            ),
+        ));
+    }
+    Ok(rel)
+}
 
 const FIELD_ATTRS: &str = "`primary_key`, `autoincrement` (or `autoincrement = false`), \
      `column = \"name\"`, `unique`, `index`, `foreign_key = \"table.column\"`, \
@@ -57,12 +162,14 @@ fn unknown(meta: &ParseNestedMeta<'_>, what: &str, valid: &str) -> syn::Error {
 struct ModelAttrs {
     table: Option<String>,
     schema: Option<String>,
+    relationships: Vec<RelDecl>,
 }
 
 fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut attrs = ModelAttrs {
         table: None,
         schema: None,
+        relationships: Vec::new(),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("aludel")) {
         attr.parse_nested_meta(|meta| {
@@ -70,6 +177,11 @@ fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 attrs.table = Some(non_empty(meta.value()?.parse()?, "table name")?);
             } else if meta.path.is_ident("schema") {
                 attrs.schema = Some(non_empty(meta.value()?.parse()?, "schema name")?);
+            } else if let Some(kind) = ["has_many", "has_one", "belongs_to", "many_to_many"]
+                .into_iter()
+                .find(|k| meta.path.is_ident(k))
+            {
+                attrs.relationships.push(parse_relationship(&meta, kind)?);
             } else {
                 return Err(unknown(&meta, "model", STRUCT_ATTRS));
             }
@@ -314,7 +426,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
     let attrs = model_attrs(input)?;
-    let table = attrs.table.unwrap_or_else(|| snake_case(&name.to_string()));
+    let table = attrs
+        .table
+        .clone()
+        .unwrap_or_else(|| snake_case(&name.to_string()));
 
     let mut read = Vec::new();
     let mut column_names: Vec<String> = Vec::new();
@@ -484,6 +599,57 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     }
 
+    // Relationships: one typed constant each, and the list for cascades.
+    let mut rel_consts = Vec::new();
+    let mut rel_refs = Vec::new();
+    for r in &attrs.relationships {
+        let rname = &r.name;
+        if fields.iter().any(|f| f.ident.as_ref() == Some(rname)) {
+            return Err(syn::Error::new(
+                rname.span(),
+                format!("relationship `{rname}` has the name of a field of `{name}`; relationships and columns share the `{name}::…` namespace"),
+            ));
+        }
+        let target = &r.target;
+        let (kind, card) = match r.kind {
+            "has_many" => (quote!(OneToMany), quote!(Many)),
+            "has_one" => (quote!(OneToOne), quote!(One)),
+            "belongs_to" => (quote!(ManyToOne), quote!(One)),
+            _ => (quote!(ManyToMany), quote!(Many)),
+        };
+        let model_name = name.to_string();
+        let rel_name = rname.to_string();
+        let mut def = quote! {
+            ::aludel::orm::Relationship::new(#model_name, #rel_name, ::aludel::orm::RelKind::#kind)
+        };
+        if let Some(b) = &r.back_populates {
+            def = quote!(#def.back_populates(#b));
+        }
+        if let Some(fk) = &r.foreign_key {
+            def = quote!(#def.foreign_key(#fk));
+        }
+        let (del, orphan) = r.cascade;
+        if del || orphan {
+            def = quote!(#def.cascade(::aludel::orm::Cascade { delete: #del, delete_orphan: #orphan }));
+        }
+        if r.passive_deletes {
+            def = quote!(#def.passive_deletes());
+        }
+        if let Some(through) = &r.through {
+            def = quote_spanned!(through.span()=> #def.through(<#through as ::aludel::orm::Model>::table));
+        }
+        let doc = format!(
+            "The `{rel_name}` relationship ({}) of `{model_name}`.",
+            r.kind
+        );
+        rel_consts.push(quote_spanned! {target.span()=>
+            #[doc = #doc]
+            #[allow(non_upper_case_globals)]
+            pub const #rname: ::aludel::orm::Relationship<Self, #target, ::aludel::orm::#card> = #def;
+        });
+        rel_refs.push(quote!(&#name::#rname));
+    }
+
     let from_row = named_impl(input, &read);
     let count = column_names.len();
     let schema = attrs.schema.map(|s| quote!(.schema(#s)));
@@ -525,6 +691,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #version
             }
 
+            fn relationships() -> &'static [&'static dyn ::aludel::orm::AnyRelationship] {
+                const RELATIONSHIPS: &[&dyn ::aludel::orm::AnyRelationship] = &[#(#rel_refs),*];
+                RELATIONSHIPS
+            }
+
             fn value_at(&self, position: usize) -> ::aludel::Value {
                 #[allow(unreachable_patterns)]
                 match position {
@@ -553,6 +724,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
         impl #name {
             #(#handles)*
+
+            #(#rel_consts)*
 
             /// The optimistic-locking version column (`#[aludel(version)]`), if any.
             pub const VERSION_COLUMN: ::core::option::Option<&'static str> = #version;

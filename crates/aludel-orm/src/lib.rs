@@ -2,8 +2,14 @@
 //! implements. The Session (identity map, unit of work) and model queries
 //! build on it (issue 5, in progress).
 
+mod related;
+mod relationship;
 mod session;
 
+pub use relationship::{
+    joined, raiseload, selectin, AnyRelationship, BoxFuture, Cardinality, Cascade, Joined,
+    JoinedLoad, LoadOption, Many, One, RaiseLoad, RelKind, Relationship, Selectin,
+};
 pub use session::{Key, ModelQuery, Session, SessionFactory};
 
 use aludel_core::schema::Table;
@@ -60,6 +66,22 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// [`ErrorKind::Decode`](aludel_core::ErrorKind::Decode) naming the column
     /// when the value does not convert to the field's type.
     fn set_value(&mut self, position: usize, value: Value) -> Result<()>;
+
+    /// The model's relationships (`#[aludel(has_many(…))]` and the like),
+    /// for cascades and [`check_relationships`](Model::check_relationships).
+    fn relationships() -> &'static [&'static dyn AnyRelationship] {
+        &[]
+    }
+
+    /// Check every relationship of the model: its foreign key exists and is
+    /// unambiguous. Relationships are checked at first use anyway; call this
+    /// at startup to fail early.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](aludel_core::ErrorKind::Config) naming both models.
+    fn check_relationships() -> Result<()> {
+        Self::relationships().iter().try_for_each(|r| r.check())
+    }
 
     /// A query for this model on `session` (the talk's `Model.query`):
     /// `User::query(&mut session).filter(User::name.eq("Ada")).all().await?`.

@@ -344,7 +344,10 @@ impl<T: Model> ModelQuery<'_, T> {
     pub async fn paginate_with(self, options: PaginateOptions) -> Result<Page<T>> {
         let (page, per_page) = options.resolve()?;
         let ModelQuery {
-            session, select, ..
+            session,
+            select,
+            options: load_options,
+            ..
         } = self;
         let offset = (page - 1)
             .checked_mul(per_page)
@@ -365,6 +368,8 @@ impl<T: Model> ModelQuery<'_, T> {
                     session: &mut *session,
                     select: stmt,
                     filters: Vec::new(),
+                    options: load_options,
+                    limited: true,
                     _t: PhantomData,
                 }
                 .all()
@@ -388,6 +393,8 @@ impl<T: Model> ModelQuery<'_, T> {
                 session,
                 select,
                 filters: Vec::new(),
+                options: Vec::new(),
+                limited: false,
                 _t: PhantomData,
             }
             .count()
@@ -461,7 +468,10 @@ impl<T: Model> ModelQuery<'_, T> {
         );
         let cols: Vec<Expr> = positions.iter().map(|&p| t.c(names[p])).collect();
         let ModelQuery {
-            session, select, ..
+            session,
+            select,
+            options,
+            ..
         } = self;
         let mut stmt = select
             .clear_order_by()
@@ -476,6 +486,8 @@ impl<T: Model> ModelQuery<'_, T> {
             session: &mut *session,
             select: stmt,
             filters: Vec::new(),
+            options,
+            limited: true,
             _t: PhantomData,
         }
         .all()

@@ -16,7 +16,7 @@ use crate::Model;
 /// A typed handle to an object tracked by a [`Session`]: `session[key]`
 /// reads it, `session[key].field = …` changes it. `Copy` and cheap.
 pub struct Key<T> {
-    slot: u32,
+    pub(crate) slot: u32,
     generation: u32,
     _t: PhantomData<fn() -> T>,
 }
@@ -51,21 +51,22 @@ impl<T> fmt::Debug for Key<T> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Pending,
     Persistent,
     Deleted,
 }
 
 /// What the Session needs of a model type, without knowing the type.
-struct Ops {
-    type_name: fn() -> &'static str,
-    table: fn() -> &'static Table,
+pub(crate) struct Ops {
+    pub(crate) type_name: fn() -> &'static str,
+    pub(crate) table: fn() -> &'static Table,
     columns: fn() -> &'static [&'static str],
     pk: fn() -> &'static [usize],
     defaults: fn() -> &'static [crate::ColumnDefault],
     /// Position of the version column, if the model has one.
     version: fn() -> Option<usize>,
+    pub(crate) relationships: fn() -> &'static [&'static dyn crate::AnyRelationship],
 }
 
 fn version_position<T: Model>() -> Option<usize> {
@@ -83,6 +84,7 @@ impl<T: Model> OpsFor<T> {
         pk: T::primary_key_positions,
         defaults: T::rust_defaults,
         version: version_position::<T>,
+        relationships: T::relationships,
     };
 }
 
@@ -97,10 +99,11 @@ struct Store<T> {
 }
 
 /// What the Session does to a store without knowing its type.
-trait AnyStore: Send + Sync {
+pub(crate) trait AnyStore: Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn values(&self, index: u32) -> Vec<Value>;
+    fn value_at(&self, index: u32, position: usize) -> Value;
     fn set(&mut self, index: u32, position: usize, value: Value) -> Result<()>;
     fn remove(&mut self, index: u32);
 }
@@ -118,6 +121,12 @@ impl<T: Model> AnyStore for Store<T> {
             .expect("stored object")
             .to_values()
     }
+    fn value_at(&self, index: u32, position: usize) -> Value {
+        self.objects[index as usize]
+            .as_ref()
+            .expect("stored object")
+            .value_at(position)
+    }
     fn set(&mut self, index: u32, position: usize, value: Value) -> Result<()> {
         self.objects[index as usize]
             .as_mut()
@@ -129,24 +138,24 @@ impl<T: Model> AnyStore for Store<T> {
     }
 }
 
-struct Entry {
+pub(crate) struct Entry {
     /// Which store holds the object, and where in it.
-    store: u32,
-    index: u32,
+    pub(crate) store: u32,
+    pub(crate) index: u32,
     /// The column values as last loaded or flushed (None while pending):
     /// what the next flush compares with.
     snapshot: Option<Snapshot>,
     /// The column values as last loaded or committed: what a rollback
     /// restores (a flushed change is undone by the ROLLBACK too).
     committed: Option<Snapshot>,
-    state: State,
+    pub(crate) state: State,
     expired: bool,
     /// Inserted by a flush of the transaction still open: a rollback
     /// removes the row, so the object leaves the Session.
     inserted_in_txn: bool,
     generation: u32,
     type_id: TypeId,
-    ops: &'static Ops,
+    pub(crate) ops: &'static Ops,
 }
 
 /// A key for the identity map: the model type and its primary key values.
@@ -183,9 +192,18 @@ type IdentityMap = HashMap<Identity, u32, std::hash::BuildHasherDefault<IdHasher
 /// A primary key as a hashable map key: integer keys (the common case)
 /// without formatting, anything else by its debug text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum PkKey {
+pub(crate) enum PkKey {
     Int(i64),
     Text(String),
+}
+
+/// A value as a hashable key (integers as themselves, anything else by its
+/// debug text), for grouping rows by the value they join on.
+pub(crate) fn value_key(v: &Value) -> PkKey {
+    match v.as_i64() {
+        Some(i) => PkKey::Int(i),
+        None => PkKey::Text(format!("{v:?}")),
+    }
 }
 
 fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
@@ -268,16 +286,29 @@ impl SessionFactory {
 pub struct Session {
     engine: Engine,
     conn: Option<Connection>,
-    entries: Vec<Option<Entry>>,
+    pub(crate) entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
     /// One store per model type seen, and the type of each.
-    stores: Vec<Box<dyn AnyStore>>,
+    pub(crate) stores: Vec<Box<dyn AnyStore>>,
     store_types: Vec<TypeId>,
     identity: IdentityMap,
     autoflush: bool,
     expire_on_commit: bool,
     /// Statements sent on connections this Session has given back.
     statements_done: u64,
+    /// Loaded relationships: (object slot, relationship name) → related
+    /// slots. Present means loaded.
+    pub(crate) related: HashMap<(u32, &'static str), Vec<u32>>,
+    /// Relationships a query marked `raiseload`.
+    pub(crate) raise: std::collections::HashSet<(u32, &'static str)>,
+    /// Refuse every lazy load.
+    pub(crate) raise_on_lazy: bool,
+    /// Lazy loads run so far (a growing count hints at N+1).
+    pub(crate) lazy_loads: u64,
+    /// Foreign keys to set at flush, from writes through relationships.
+    pub(crate) links: Vec<crate::related::Link>,
+    /// Association rows to write at flush.
+    pub(crate) assoc_ops: Vec<crate::related::AssocOp>,
 }
 
 impl fmt::Debug for Session {
@@ -303,6 +334,12 @@ impl Session {
             autoflush: true,
             expire_on_commit: true,
             statements_done: 0,
+            related: HashMap::new(),
+            raise: std::collections::HashSet::new(),
+            raise_on_lazy: false,
+            lazy_loads: 0,
+            links: Vec::new(),
+            assoc_ops: Vec::new(),
         }
     }
 
@@ -342,7 +379,7 @@ impl Session {
         self.expire_on_commit = on;
     }
 
-    async fn conn(&mut self) -> Result<&mut Connection> {
+    pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
         if self.conn.is_none() {
             self.conn = Some(self.engine.connect().await?);
         }
@@ -358,7 +395,27 @@ impl Session {
         }
     }
 
-    fn entry<T: Model>(&self, key: Key<T>) -> Option<&Entry> {
+    /// The key of the live object in `slot`, if it is a `T`.
+    pub(crate) fn key_if<T: Model>(&self, slot: u32) -> Option<Key<T>> {
+        let e = self.entries.get(slot as usize)?.as_ref()?;
+        (e.type_id == TypeId::of::<T>()).then(|| self.key_at(slot))
+    }
+
+    /// The value of a column of the object in `slot`.
+    pub(crate) fn object_value(&self, slot: u32, position: usize) -> Value {
+        let e = self.entries[slot as usize].as_ref().expect("entry");
+        self.stores[e.store as usize].value_at(e.index, position)
+    }
+
+    /// Set a column of the object in `slot` (snapshotting it first, so the
+    /// flush sees the change).
+    pub(crate) fn set_object_value(&mut self, slot: u32, position: usize, v: Value) -> Result<()> {
+        self.ensure_snapshot(slot as usize);
+        let e = self.entries[slot as usize].as_ref().expect("entry");
+        self.stores[e.store as usize].set(e.index, position, v)
+    }
+
+    pub(crate) fn entry<T: Model>(&self, key: Key<T>) -> Option<&Entry> {
         self.entries
             .get(key.slot as usize)?
             .as_ref()
@@ -413,6 +470,8 @@ impl Session {
     /// Drop the entry in `slot` and its object; its keys stop resolving.
     fn forget(&mut self, slot: usize) {
         if let Some(e) = self.entries[slot].take() {
+            let s = slot as u32;
+            self.related.retain(|(owner, _), _| *owner != s);
             self.stores[e.store as usize].remove(e.index);
         }
         self.generations[slot] += 1;
@@ -519,6 +578,8 @@ impl Session {
         self.stores.clear();
         self.store_types.clear();
         self.identity.clear();
+        self.related.clear();
+        self.raise.clear();
         res
     }
 
@@ -543,6 +604,8 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         if e.state != State::Pending {
             e.expired = true;
+            let s = slot as u32;
+            self.related.retain(|(owner, _), _| *owner != s);
         }
         Ok(())
     }
@@ -554,6 +617,7 @@ impl Session {
                 e.expired = true;
             }
         }
+        self.related.clear();
     }
 
     /// Mark the object for deletion at the next flush.
@@ -615,6 +679,8 @@ impl Session {
             session: self,
             select: select(cols).from(t),
             filters: Vec::new(),
+            options: Vec::new(),
+            limited: false,
             _t: PhantomData,
         }
     }
@@ -677,7 +743,7 @@ impl Session {
 
     /// Before the first mutable borrow of a loaded object, keep its values
     /// to compare with at flush (and to restore at rollback).
-    fn ensure_snapshot(&mut self, slot: usize) {
+    pub(crate) fn ensure_snapshot(&mut self, slot: usize) {
         let e = self.entries[slot].as_mut().expect("entry");
         if e.snapshot.is_none() && e.state != State::Pending {
             let snap: Snapshot = std::sync::Arc::new(self.stores[e.store as usize].values(e.index));
@@ -704,8 +770,13 @@ impl Session {
     /// The database's error, after the transaction was rolled back and the
     /// Session restored to its state before the failed flush; it stays usable.
     pub async fn flush(&mut self) -> Result<()> {
-        let order = self.table_order();
-        let res = self.flush_in(&order).await;
+        let res = match self.cascade_deletes().await {
+            Ok(()) => {
+                let order = self.table_order();
+                self.flush_in(&order).await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = res {
             self.rollback().await?;
             return Err(e.context("flush failed and the session's transaction was rolled back"));
@@ -735,8 +806,29 @@ impl Session {
                     })
                 })
                 .collect();
-            self.insert_batch(&slots).await?;
+            // Rows whose foreign key refers to a new row of the same table
+            // (an employee's new manager) wait for its INSERT: in waves.
+            let mut remaining = slots;
+            while !remaining.is_empty() {
+                self.resolve_links(Some(table), false)?;
+                let blocked = self.blocked_by_links(&remaining);
+                let (ready, rest): (Vec<usize>, Vec<usize>) =
+                    remaining.into_iter().partition(|s| !blocked.contains(s));
+                if ready.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "cannot order the INSERTs of {} new rows of \"{table}\": their \
+                             relationships form a cycle",
+                            rest.len()
+                        ),
+                    ));
+                }
+                self.insert_batch(&ready).await?;
+                remaining = rest;
+            }
         }
+        self.resolve_links(None, true)?;
         // UPDATEs of changed columns.
         for slot in 0..self.entries.len() {
             let Some(e) = self.entries[slot].as_ref() else {
@@ -805,6 +897,9 @@ impl Session {
             let e = self.entries[slot].as_mut().expect("entry");
             e.snapshot = Some(std::sync::Arc::new(now));
         }
+        // Association rows: removed ones, then new ones (both sides exist).
+        self.flush_associations(false).await?;
+        self.flush_associations(true).await?;
         // DELETEs, children first.
         for table in order.iter().rev() {
             let slots: Vec<usize> = (0..self.entries.len())
@@ -1019,6 +1114,9 @@ impl Session {
             e.committed = e.snapshot.clone();
             e.expired |= self.expire_on_commit;
         }
+        if self.expire_on_commit {
+            self.related.clear();
+        }
         Ok(())
     }
 
@@ -1029,6 +1127,11 @@ impl Session {
             Some(conn) => conn.close().await,
             None => Ok(()),
         };
+        // Loaded relationships and unflushed writes through them are as
+        // unreliable as the objects: forget them.
+        self.related.clear();
+        self.links.clear();
+        self.assoc_ops.clear();
         for slot in 0..self.entries.len() {
             let Some(e) = self.entries[slot].as_mut() else {
                 continue;
@@ -1058,7 +1161,7 @@ impl Session {
 
     /// Keys of a query's rows: an object already here keeps its pending
     /// changes (SQLAlchemy's identity map), unless it is expired.
-    async fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
+    pub(crate) fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
         let mut keys = Vec::with_capacity(rows.len());
         self.entries.reserve(rows.len());
         self.generations.reserve(rows.len());
@@ -1142,8 +1245,15 @@ pub struct ModelQuery<'s, T> {
     pub(crate) select: Select,
     /// The WHERE conditions, kept for bulk UPDATE and DELETE.
     pub(crate) filters: Vec<Expr>,
+    /// Eager-loading options, applied to the result.
+    pub(crate) options: Vec<Box<dyn crate::LoadOption<T>>>,
+    /// LIMIT or OFFSET given: a joined load runs as a second SELECT.
+    pub(crate) limited: bool,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
+
+/// A joined load's table, ON condition, columns and key columns (to order by).
+pub(crate) type JoinSpec = (&'static Table, Expr, Vec<Expr>, Vec<Expr>);
 
 impl<T: Model> ModelQuery<'_, T> {
     /// WHERE (AND-ed).
@@ -1167,6 +1277,16 @@ impl<T: Model> ModelQuery<'_, T> {
     /// LIMIT.
     pub fn limit(mut self, n: u64) -> Self {
         self.select = self.select.limit(n);
+        self.limited = true;
+        self
+    }
+
+    /// Load a relationship of the result eagerly: [`selectin`](crate::selectin),
+    /// [`joined`](crate::joined) or [`raiseload`](crate::raiseload), chained
+    /// with `.then(…)` (`selectin(User::posts).then(selectin(Post::comments))`).
+    /// Call it once per relationship.
+    pub fn options(mut self, option: impl crate::LoadOption<T> + 'static) -> Self {
+        self.options.push(Box::new(option));
         self
     }
 
@@ -1225,22 +1345,88 @@ impl<T: Model> ModelQuery<'_, T> {
     /// OFFSET.
     pub fn offset(mut self, n: u64) -> Self {
         self.select = self.select.offset(n);
+        self.limited = true;
         self
     }
 
     /// Run the query (after an autoflush) and return the objects' keys.
-    pub async fn all(self) -> Result<Vec<Key<T>>> {
+    pub async fn all(mut self) -> Result<Vec<Key<T>>> {
         if self.session.autoflush {
             self.session.flush().await?;
         }
-        let rows: Vec<T> = self
-            .session
-            .conn()
-            .await?
-            .execute(&self.select, ())
-            .await?
-            .all_as()?;
-        Ok(self.session.adopt(rows).await)
+        // Joined loads that can join change the query itself.
+        let mut joins = Vec::new();
+        if !self.limited {
+            for (i, o) in self.options.iter().enumerate() {
+                if let Some(j) = o.joined() {
+                    if let Some(spec) = j.join()? {
+                        joins.push((i, spec));
+                    }
+                }
+            }
+        }
+        let keys = if joins.is_empty() {
+            let rows: Vec<T> = self
+                .session
+                .conn()
+                .await?
+                .execute(&self.select, ())
+                .await?
+                .all_as()?;
+            self.session.adopt(rows)
+        } else {
+            self.all_joined(&joins).await?
+        };
+        for (i, o) in self.options.iter().enumerate() {
+            match joins.iter().find(|(j, _)| *j == i) {
+                Some(_) => {
+                    let j = o.joined().expect("joined option");
+                    j.finish(self.session, &keys).await?;
+                }
+                None => o.apply(self.session, &keys).await?,
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The query with a LEFT OUTER JOIN per joined load: the parents'
+    /// columns, then each related model's; parents repeated by the joins
+    /// are returned once, in order.
+    async fn all_joined(&mut self, joins: &[(usize, JoinSpec)]) -> Result<Vec<Key<T>>> {
+        let t = T::table();
+        let mut cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
+        let mut stmt = self.select.clone();
+        let mut offsets = Vec::new();
+        // The query's own order, then parents by key (kept together), then
+        // related objects by key, as the other loaders give them.
+        let mut order: Vec<Expr> = T::primary_key_positions()
+            .iter()
+            .map(|&i| t.c(T::column_names()[i]))
+            .collect();
+        for (_, (table, on, related, related_order)) in joins {
+            stmt = stmt.left_join_on(*table, on.clone());
+            offsets.push(cols.len());
+            cols.extend(related.iter().cloned());
+            order.extend(related_order.iter().cloned());
+        }
+        let stmt = stmt.with_only_columns(cols).order_by(order);
+        let rows = self.session.conn().await?.execute(&stmt, ()).await?.all()?;
+        let plan =
+            aludel_core::RowPlan::from_positions((0..T::column_names().len()).map(Some).collect());
+        let mut keys: Vec<Key<T>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for mut row in rows {
+            let parent = T::from_row_planned(&mut row, &plan)?;
+            let key = self.session.adopt(vec![parent])[0];
+            if seen.insert(key.slot) {
+                keys.push(key);
+            }
+            for ((i, _), &offset) in joins.iter().zip(&offsets) {
+                let j = self.options[*i].joined().expect("joined option");
+                j.take(self.session, key, &mut row, offset)?;
+            }
+        }
+        Ok(keys)
     }
 
     /// The first object, or `None`.

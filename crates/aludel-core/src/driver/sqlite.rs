@@ -321,6 +321,13 @@ pub(crate) fn map_error(e: rusqlite::Error) -> Error {
                 ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::Integrity(IntegrityKind::NotNull),
                 ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::Integrity(IntegrityKind::Check),
                 _ => match f.code {
+                    // ON DELETE/UPDATE RESTRICT fails through an internal
+                    // trigger (SQLITE_CONSTRAINT_TRIGGER), with this text.
+                    ffi::ErrorCode::ConstraintViolation
+                        if msg.starts_with("FOREIGN KEY constraint failed") =>
+                    {
+                        ErrorKind::Integrity(IntegrityKind::ForeignKey)
+                    }
                     ffi::ErrorCode::ConstraintViolation => {
                         ErrorKind::Integrity(IntegrityKind::Other)
                     }

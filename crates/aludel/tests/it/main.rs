@@ -15,6 +15,7 @@ mod observe;
 mod pagination;
 mod pool;
 mod reflect;
+mod relationships;
 mod results;
 mod roundtrip;
 mod session;

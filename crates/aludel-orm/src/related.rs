@@ -1,0 +1,721 @@
+//! The Session's side of relationships: the loaded-relationship cache,
+//! explicit (lazy) and eager loads, and writes through relationships that
+//! the flush turns into foreign key values and association rows.
+
+use std::collections::HashMap;
+
+use aludel_core::sql::{delete, insert, select, Expr};
+use aludel_core::{Error, ErrorKind, Result, Row, RowPlan, Value};
+
+use crate::relationship::{short_type, Cardinality, RelKind, Relationship, Resolved};
+use crate::session::{value_key, Key, PkKey, Session, State};
+use crate::Model;
+
+/// Ids per `IN (…)` list when loading related objects: far below every
+/// backend's bound-parameter limit (SQLite 32 766, PostgreSQL and MySQL
+/// 65 535), so one SELECT never fails for its size.
+pub(crate) const IN_CHUNK: usize = 1000;
+
+/// A foreign key value to set at flush: the `holder` object's column at
+/// `holder_pos` takes the `target` object's column at `target_pos` (known
+/// only once the target is inserted).
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub holder: u32,
+    pub holder_pos: usize,
+    pub target: u32,
+    pub target_pos: usize,
+}
+
+/// An association row to insert or delete at flush (many-to-many).
+#[derive(Debug, Clone)]
+pub(crate) struct AssocOp {
+    pub insert: bool,
+    pub table: &'static aludel_core::schema::Table,
+    pub parent_col: String,
+    pub child_col: String,
+    pub parent: u32,
+    pub parent_pos: usize,
+    pub child: u32,
+    pub child_pos: usize,
+}
+
+fn position<T: Model>(column: &str) -> Result<usize> {
+    T::column_names()
+        .iter()
+        .position(|c| *c == column)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "model {} has no field for column \"{column}\", which a relationship joins on",
+                    short_type::<T>()
+                ),
+            )
+        })
+}
+
+impl Session {
+    /// The related objects of `key` through `rel`, loading them if this
+    /// Session has not yet (one SELECT; the result is cached, so a second
+    /// call runs none). `Vec<Key<C>>` for collections, `Option<Key<C>>`
+    /// for many-to-one and one-to-one.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotLoaded`] when lazy loads are refused (a `raiseload`
+    /// option of the query that loaded `key`, or
+    /// [`set_raise_on_lazy_load`](Session::set_raise_on_lazy_load)); the
+    /// database's error; [`ErrorKind::Config`] when the relationship's
+    /// foreign key cannot be found.
+    pub async fn load_related<P: Model, C: Model, M: Cardinality>(
+        &mut self,
+        key: Key<P>,
+        rel: Relationship<P, C, M>,
+    ) -> Result<M::Keys<C>> {
+        let keys = self.load_related_keys(key, rel).await?;
+        Ok(M::wrap(keys))
+    }
+
+    pub(crate) async fn load_related_keys<P: Model, C: Model, M: Cardinality>(
+        &mut self,
+        key: Key<P>,
+        rel: Relationship<P, C, M>,
+    ) -> Result<Vec<Key<C>>> {
+        self.try_get(key)?;
+        if !self.is_loaded(key, rel) {
+            if self.raise_on_lazy || self.raise.contains(&(key.slot, rel.name())) {
+                return Err(Error::new(
+                    ErrorKind::NotLoaded,
+                    format!(
+                        "{}.{} is not loaded and lazy loading is refused (raise); \
+                         load it with selectin() or joined() in the query",
+                        rel.model(),
+                        rel.name()
+                    ),
+                ));
+            }
+            self.lazy_loads += 1;
+            if self.lazy_loads > 1 && self.lazy_loads.is_power_of_two() {
+                tracing::warn!(
+                    target: "aludel::orm",
+                    relationship = %format!("{}.{}", rel.model(), rel.name()),
+                    lazy_loads = self.lazy_loads,
+                    "many lazy loads in one session: a loop over a result loading \
+                     a relationship one object at a time (N+1)? use selectin() or joined()"
+                );
+            }
+            self.load_many(&[key], rel).await?;
+        }
+        self.related_keys(key, rel)
+    }
+
+    /// The related objects of `key` through `rel`, already loaded (by
+    /// [`load_related`](Session::load_related), an eager option, or a write
+    /// through the relationship); never runs SQL.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotLoaded`] naming model and relationship when it was
+    /// not loaded.
+    pub fn related<P: Model, C: Model, M: Cardinality>(
+        &self,
+        key: Key<P>,
+        rel: Relationship<P, C, M>,
+    ) -> Result<M::Keys<C>> {
+        self.related_keys(key, rel).map(M::wrap)
+    }
+
+    fn related_keys<P: Model, C: Model, M>(
+        &self,
+        key: Key<P>,
+        rel: Relationship<P, C, M>,
+    ) -> Result<Vec<Key<C>>> {
+        self.try_get(key)?;
+        let Some(slots) = self.related.get(&(key.slot, rel.name())) else {
+            return Err(Error::new(
+                ErrorKind::NotLoaded,
+                format!(
+                    "{}.{} is not loaded for {key:?}: load it with session.load_related(…) \
+                     or selectin()/joined() in the query",
+                    rel.model(),
+                    rel.name()
+                ),
+            ));
+        };
+        Ok(slots.iter().filter_map(|&s| self.key_if::<C>(s)).collect())
+    }
+
+    /// Whether `rel` is loaded for `key` in this Session.
+    pub fn is_loaded<P: Model, C: Model, M>(
+        &self,
+        key: Key<P>,
+        rel: Relationship<P, C, M>,
+    ) -> bool {
+        self.contains(key) && self.related.contains_key(&(key.slot, rel.name()))
+    }
+
+    /// Refuse (`true`) or allow (`false`, the default) lazy loads: with
+    /// `true`, [`load_related`](Session::load_related) of a relationship
+    /// not loaded eagerly is an [`ErrorKind::NotLoaded`] error (SQLAlchemy's
+    /// `lazy="raise"` as a session default).
+    pub fn set_raise_on_lazy_load(&mut self, on: bool) {
+        self.raise_on_lazy = on;
+    }
+
+    pub(crate) fn set_raise<P>(&mut self, parents: &[Key<P>], name: &'static str) {
+        for k in parents {
+            self.raise.insert((k.slot, name));
+        }
+    }
+
+    /// Load `rel` for all `parents` (those not loaded yet) with one SELECT
+    /// per chunk of keys; returns every related key (deduplicated).
+    pub(crate) async fn load_many<P: Model, C: Model, M: Cardinality>(
+        &mut self,
+        parents: &[Key<P>],
+        rel: Relationship<P, C, M>,
+    ) -> Result<Vec<Key<C>>> {
+        let r = rel.resolve()?;
+        let parent_pos = position::<P>(&r.parent_col)?;
+        let child_pos = position::<C>(&r.child_col)?;
+        // Parents by the value they join on.
+        let mut by_value: HashMap<PkKey, Vec<u32>> = HashMap::new();
+        let mut values = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for &k in parents {
+            if !self.contains(k) || !seen.insert(k.slot) {
+                continue;
+            }
+            let v = self.object_value(k.slot, parent_pos);
+            self.related.entry((k.slot, rel.name())).or_default();
+            if v.is_null() {
+                continue;
+            }
+            let vk = value_key(&v);
+            let group = by_value.entry(vk).or_default();
+            if group.is_empty() {
+                values.push(v);
+            }
+            group.push(k.slot);
+        }
+        let (ct, cols) = (C::table(), C::column_names());
+        let pk_order: Vec<Expr> = C::primary_key_positions()
+            .iter()
+            .map(|&i| ct.c(cols[i]))
+            .collect();
+        let mut all = Vec::new();
+        let mut all_seen = std::collections::HashSet::new();
+        for chunk in values.chunks(IN_CHUNK) {
+            // (value joined on, object) pairs.
+            let pairs: Vec<(Value, C)> = match &r.through {
+                None => {
+                    let stmt = select(cols.iter().map(|c| ct.c(c)))
+                        .from(ct)
+                        .filter(ct.c(&r.child_col).in_(chunk.iter().cloned()))
+                        .order_by(pk_order.clone());
+                    let rows: Vec<C> = self.conn().await?.execute(&stmt, ()).await?.all_as()?;
+                    rows.into_iter()
+                        .map(|c| (c.value_at(child_pos), c))
+                        .collect()
+                }
+                Some((at, to_p, to_c)) => {
+                    let mut columns = vec![at.c(to_p).label("aludel_parent_key")];
+                    columns.extend(cols.iter().map(|c| ct.c(c)));
+                    let stmt = select(columns)
+                        .from(ct)
+                        .join_on(*at, at.c(to_c).eq(ct.c(&r.child_col)))
+                        .filter(at.c(to_p).in_(chunk.iter().cloned()))
+                        .order_by(pk_order.clone());
+                    let rows = self.conn().await?.execute(&stmt, ()).await?.all()?;
+                    let plan = RowPlan::from_positions((1..=cols.len()).map(Some).collect());
+                    let mut out = Vec::with_capacity(rows.len());
+                    for mut row in rows {
+                        let parent_value: Value = row.take(0usize)?;
+                        out.push((parent_value, C::from_row_planned(&mut row, &plan)?));
+                    }
+                    out
+                }
+            };
+            let (joined_on, objects): (Vec<Value>, Vec<C>) = pairs.into_iter().unzip();
+            let keys = self.adopt(objects);
+            for (v, key) in joined_on.iter().zip(&keys) {
+                if let Some(group) = by_value.get(&value_key(v)) {
+                    for &p in group {
+                        let list = self.related.entry((p, rel.name())).or_default();
+                        if !list.contains(&key.slot) {
+                            list.push(key.slot);
+                        }
+                    }
+                    if rel.kind() == RelKind::OneToMany || rel.kind() == RelKind::OneToOne {
+                        if let Some(back) = rel.back_name() {
+                            self.related.insert((key.slot, back), group.clone());
+                        }
+                    }
+                }
+                if all_seen.insert(key.slot) {
+                    all.push(*key);
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// One joined row: decode the related object at `offset` (none when the
+    /// LEFT JOIN found nothing) and record it for `parent`.
+    pub(crate) fn take_joined<P: Model, C: Model>(
+        &mut self,
+        parent: Key<P>,
+        name: &'static str,
+        many: bool,
+        row: &mut Row,
+        offset: usize,
+    ) -> Result<()> {
+        let list_key = (parent.slot, name);
+        self.related.entry(list_key).or_default();
+        let cols = C::column_names();
+        let missing = C::primary_key_positions()
+            .iter()
+            .any(|&i| row.value(offset + i).is_ok_and(Value::is_null));
+        if missing {
+            return Ok(());
+        }
+        let plan = RowPlan::from_positions((offset..offset + cols.len()).map(Some).collect());
+        let child = C::from_row_planned(row, &plan)?;
+        let key = self.adopt(vec![child])[0];
+        let list = self.related.entry(list_key).or_default();
+        if !list.contains(&key.slot) && (many || list.is_empty()) {
+            list.push(key.slot);
+        }
+        Ok(())
+    }
+
+    /// After a joined query: every parent has the relationship loaded (an
+    /// empty one where the join found nothing); returns the related keys.
+    pub(crate) fn finish_joined<P: Model, C: Model, M: Cardinality>(
+        &mut self,
+        parents: &[Key<P>],
+        rel: Relationship<P, C, M>,
+    ) -> Result<Vec<Key<C>>> {
+        let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for &p in parents {
+            let slots = self
+                .related
+                .entry((p.slot, rel.name()))
+                .or_default()
+                .clone();
+            if let (RelKind::OneToMany | RelKind::OneToOne, Some(back)) =
+                (rel.kind(), rel.back_name())
+            {
+                for &c in &slots {
+                    self.related.insert((c, back), vec![p.slot]);
+                }
+            }
+            for s in slots {
+                if seen.insert(s) {
+                    if let Some(k) = self.key_if::<C>(s) {
+                        all.push(k);
+                    }
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// Add `child` to `parent`'s collection `rel` (one-to-many or
+    /// many-to-many). At flush the child's foreign key is set from the
+    /// parent's key (after the parent's INSERT, if it is new), or an
+    /// association row is inserted. The loaded collection and, with
+    /// `back_populates`, the child's side are updated now.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when a key left the Session or the
+    /// relationship's foreign key cannot be found.
+    pub fn append<P: Model, C: Model>(
+        &mut self,
+        parent: Key<P>,
+        rel: Relationship<P, C, crate::Many>,
+        child: Key<C>,
+    ) -> Result<()> {
+        self.try_get(parent)?;
+        self.try_get(child)?;
+        let r = rel.resolve()?;
+        self.link(parent, rel.kind(), &r, child)?;
+        if let Some(list) = self.related.get_mut(&(parent.slot, rel.name())) {
+            if !list.contains(&child.slot) {
+                list.push(child.slot);
+            }
+        }
+        if let Some(back) = rel.back_name() {
+            match rel.kind() {
+                RelKind::ManyToMany => {
+                    if let Some(list) = self.related.get_mut(&(child.slot, back)) {
+                        if !list.contains(&parent.slot) {
+                            list.push(parent.slot);
+                        }
+                    }
+                }
+                _ => self.set_back_parent(child.slot, back, Some(parent.slot)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Set the object `holder` relates to through a many-to-one or
+    /// one-to-one `rel` (`None` clears it: the foreign key becomes NULL).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when a key left the Session; with `None` on a
+    /// NOT NULL foreign key, an [`ErrorKind::Integrity`] error before any
+    /// SQL is sent.
+    pub fn set_related<P: Model, C: Model>(
+        &mut self,
+        holder: Key<P>,
+        rel: Relationship<P, C, crate::One>,
+        target: Option<Key<C>>,
+    ) -> Result<()> {
+        self.try_get(holder)?;
+        let r = rel.resolve()?;
+        match (rel.kind(), target) {
+            (RelKind::ManyToOne, Some(t)) => {
+                self.try_get(t)?;
+                let holder_pos = position::<P>(&r.parent_col)?;
+                self.links
+                    .retain(|l| !(l.holder == holder.slot && l.holder_pos == holder_pos));
+                self.links.push(Link {
+                    holder: holder.slot,
+                    holder_pos,
+                    target: t.slot,
+                    target_pos: position::<C>(&r.child_col)?,
+                });
+            }
+            (RelKind::ManyToOne, None) => {
+                self.clear_fk::<P>(holder.slot, &r.parent_col, rel.model(), rel.name())?;
+            }
+            (_, Some(t)) => {
+                // One-to-one from the parent side: the target holds the key.
+                self.try_get(t)?;
+                self.link(holder, RelKind::OneToMany, &r, t)?;
+            }
+            (_, None) => {
+                let old = self
+                    .related
+                    .get(&(holder.slot, rel.name()))
+                    .cloned()
+                    .unwrap_or_default();
+                for c in old {
+                    if let Some(k) = self.key_if::<C>(c) {
+                        self.clear_fk::<C>(k.slot, &r.child_col, rel.model(), rel.name())?;
+                    }
+                }
+            }
+        }
+        self.related.insert(
+            (holder.slot, rel.name()),
+            target.map(|t| vec![t.slot]).unwrap_or_default(),
+        );
+        if let (Some(back), Some(t)) = (rel.back_name(), target) {
+            if rel.kind() == RelKind::ManyToOne {
+                if let Some(list) = self.related.get_mut(&(t.slot, back)) {
+                    if !list.contains(&holder.slot) {
+                        list.push(holder.slot);
+                    }
+                }
+            } else {
+                self.set_back_parent(t.slot, back, Some(holder.slot));
+            }
+        }
+        Ok(())
+    }
+
+    /// Take `child` out of `parent`'s collection `rel`. One-to-many: with
+    /// the `delete-orphan` cascade the child is deleted at flush, otherwise
+    /// its foreign key becomes NULL. Many-to-many: the association row is
+    /// deleted.
+    ///
+    /// # Errors
+    /// Without `delete-orphan`, a NOT NULL foreign key is an
+    /// [`ErrorKind::Integrity`] error naming the column, before any SQL.
+    pub fn remove_related<P: Model, C: Model>(
+        &mut self,
+        parent: Key<P>,
+        rel: Relationship<P, C, crate::Many>,
+        child: Key<C>,
+    ) -> Result<()> {
+        self.try_get(parent)?;
+        self.try_get(child)?;
+        let r = rel.resolve()?;
+        match rel.kind() {
+            RelKind::ManyToMany => self.unlink_many_to_many(parent, rel, child)?,
+            _ if rel.cascades().delete_orphan => {
+                self.delete(child)?;
+            }
+            _ => {
+                self.clear_fk::<C>(child.slot, &r.child_col, rel.model(), rel.name())?;
+                self.links.retain(|l| l.holder != child.slot);
+            }
+        }
+        if let Some(list) = self.related.get_mut(&(parent.slot, rel.name())) {
+            list.retain(|&s| s != child.slot);
+        }
+        if let Some(back) = rel.back_name() {
+            match rel.kind() {
+                RelKind::ManyToMany => {
+                    if let Some(list) = self.related.get_mut(&(child.slot, back)) {
+                        list.retain(|&s| s != parent.slot);
+                    }
+                }
+                _ => self.set_back_parent(child.slot, back, None),
+            }
+        }
+        Ok(())
+    }
+
+    /// Record the foreign key (or association row) that makes `child`
+    /// related to `parent`.
+    fn link<P: Model, C: Model>(
+        &mut self,
+        parent: Key<P>,
+        kind: RelKind,
+        r: &Resolved,
+        child: Key<C>,
+    ) -> Result<()> {
+        match &r.through {
+            Some((table, to_p, to_c)) => {
+                self.assoc_ops.push(AssocOp {
+                    insert: true,
+                    table,
+                    parent_col: to_p.clone(),
+                    child_col: to_c.clone(),
+                    parent: parent.slot,
+                    parent_pos: position::<P>(&r.parent_col)?,
+                    child: child.slot,
+                    child_pos: position::<C>(&r.child_col)?,
+                });
+            }
+            None => {
+                debug_assert!(kind != RelKind::ManyToOne);
+                let holder_pos = position::<C>(&r.child_col)?;
+                self.links
+                    .retain(|l| !(l.holder == child.slot && l.holder_pos == holder_pos));
+                self.links.push(Link {
+                    holder: child.slot,
+                    holder_pos,
+                    target: parent.slot,
+                    target_pos: position::<P>(&r.parent_col)?,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn unlink_many_to_many<P: Model, C: Model, M>(
+        &mut self,
+        parent: Key<P>,
+        rel: Relationship<P, C, M>,
+        child: Key<C>,
+    ) -> Result<()> {
+        let r = rel.resolve()?;
+        let Some((table, to_p, to_c)) = r.through else {
+            return Ok(());
+        };
+        // Not yet flushed: forget the pending insert instead.
+        let before = self.assoc_ops.len();
+        self.assoc_ops.retain(|op| {
+            !(op.insert
+                && op.parent == parent.slot
+                && op.child == child.slot
+                && op.table.name() == table.name())
+        });
+        if self.assoc_ops.len() == before {
+            self.assoc_ops.push(AssocOp {
+                insert: false,
+                table,
+                parent_col: to_p,
+                child_col: to_c,
+                parent: parent.slot,
+                parent_pos: position::<P>(&r.parent_col)?,
+                child: child.slot,
+                child_pos: position::<C>(&r.child_col)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The back side of a one-to-many pair (a many-to-one) now points at
+    /// `parent`.
+    fn set_back_parent(&mut self, child: u32, back: &'static str, parent: Option<u32>) {
+        self.related
+            .insert((child, back), parent.into_iter().collect());
+    }
+
+    /// Set a foreign key column to NULL now, or refuse if it is NOT NULL.
+    fn clear_fk<T: Model>(
+        &mut self,
+        slot: u32,
+        column: &str,
+        model: &str,
+        rel: &str,
+    ) -> Result<()> {
+        let t = T::table();
+        if t.column(column).is_ok_and(|c| !c.is_nullable()) {
+            return Err(Error::new(
+                ErrorKind::Integrity(aludel_core::IntegrityKind::NotNull),
+                format!(
+                    "removing the object from {model}.{rel} would set \"{}\".\"{column}\" to NULL, \
+                     but the column is NOT NULL: delete the object, or declare the relationship with \
+                     cascade = \"all, delete-orphan\"",
+                    t.name()
+                ),
+            )
+            .with_table(Some(t.name().to_string()))
+            .with_column(Some(column.to_string())));
+        }
+        let pos = position::<T>(column)?;
+        self.links
+            .retain(|l| !(l.holder == slot && l.holder_pos == pos));
+        self.set_object_value(slot, pos, Value::Null)
+    }
+
+    /// Mark the object deleted (cascade); whether it was newly marked.
+    pub(crate) fn mark_deleted<T: Model>(&mut self, key: Key<T>) -> bool {
+        let live = self.entry(key).is_some_and(|e| e.state != State::Deleted);
+        live && self.delete(key).is_ok()
+    }
+
+    /// Set the foreign keys recorded by writes through relationships, for
+    /// holders in `table` (all holders when `None`), from their targets'
+    /// keys. Called before each table's INSERTs (not `strict`: a link to a
+    /// row not inserted yet waits) and, `strict`, before the UPDATEs.
+    pub(crate) fn resolve_links(&mut self, table: Option<&str>, strict: bool) -> Result<()> {
+        let links = std::mem::take(&mut self.links);
+        let mut keep = Vec::new();
+        for l in links {
+            let Some(holder) = self.entries[l.holder as usize].as_ref() else {
+                continue;
+            };
+            if holder.state == State::Deleted {
+                continue;
+            }
+            if table.is_some_and(|t| (holder.ops.table)().name() != t) {
+                keep.push(l);
+                continue;
+            }
+            let Some(target) = self.entries[l.target as usize].as_ref() else {
+                continue;
+            };
+            let v = self.stores[target.store as usize].value_at(target.index, l.target_pos);
+            if target.state == State::Pending && !strict {
+                // Its INSERT comes later (a row of the same table).
+                keep.push(l);
+                continue;
+            }
+            if target.state == State::Pending || v.is_null() {
+                let (tn, hn) = ((target.ops.type_name)(), (holder.ops.type_name)());
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "cannot set the foreign key of a {hn}: the {tn} it refers to has no key yet \
+                         (is there a cycle between their tables?)"
+                    ),
+                ));
+            }
+            self.ensure_snapshot(l.holder as usize);
+            let current = self.object_value(l.holder, l.holder_pos);
+            if current != v {
+                self.set_object_value(l.holder, l.holder_pos, v)?;
+            }
+        }
+        self.links = keep;
+        Ok(())
+    }
+
+    /// INSERT (or DELETE, `insert == false`) the association rows recorded
+    /// by many-to-many writes; both sides have their keys by now.
+    pub(crate) async fn flush_associations(&mut self, insert_rows: bool) -> Result<()> {
+        let (ops, rest): (Vec<AssocOp>, Vec<AssocOp>) = std::mem::take(&mut self.assoc_ops)
+            .into_iter()
+            .partition(|op| op.insert == insert_rows);
+        self.assoc_ops = rest;
+        for op in ops {
+            let live = |s: &Session, slot: u32| s.entries[slot as usize].is_some();
+            if !live(self, op.parent) || !live(self, op.child) {
+                continue;
+            }
+            let pv = self.object_value(op.parent, op.parent_pos);
+            let cv = self.object_value(op.child, op.child_pos);
+            let t = op.table;
+            let what = format!(
+                "{} of an association row in \"{}\" ({} = {pv:?}, {} = {cv:?})",
+                if insert_rows { "INSERT" } else { "DELETE" },
+                t.name(),
+                op.parent_col,
+                op.child_col
+            );
+            let conn = self.conn().await?;
+            let res = if insert_rows {
+                conn.execute(
+                    &insert(t).values([
+                        (op.parent_col.as_str(), Expr::from(pv)),
+                        (op.child_col.as_str(), Expr::from(cv)),
+                    ]),
+                    (),
+                )
+                .await
+            } else {
+                conn.execute(
+                    &delete(t)
+                        .filter(t.c(&op.parent_col).eq(Expr::from(pv)))
+                        .filter(t.c(&op.child_col).eq(Expr::from(cv))),
+                    (),
+                )
+                .await
+            };
+            res.map_err(|e| e.context(&what))?;
+        }
+        Ok(())
+    }
+
+    /// The pending objects among `slots` whose foreign key waits for another
+    /// pending object (of the same table: a self-referential link).
+    pub(crate) fn blocked_by_links(&self, slots: &[usize]) -> std::collections::HashSet<usize> {
+        self.links
+            .iter()
+            .filter(|l| {
+                self.entries[l.target as usize]
+                    .as_ref()
+                    .is_some_and(|t| t.state == State::Pending)
+            })
+            .map(|l| l.holder as usize)
+            .filter(|h| slots.contains(h))
+            .collect()
+    }
+
+    /// Delete cascades: related objects of deleted objects are loaded (unless
+    /// passive) and deleted too, until nothing new is marked.
+    pub(crate) async fn cascade_deletes(&mut self) -> Result<()> {
+        let mut done = std::collections::HashSet::new();
+        loop {
+            let todo: Vec<u32> = (0..self.entries.len() as u32)
+                .filter(|&s| {
+                    !done.contains(&s)
+                        && self.entries[s as usize]
+                            .as_ref()
+                            .is_some_and(|e| e.state == State::Deleted)
+                })
+                .collect();
+            if todo.is_empty() {
+                return Ok(());
+            }
+            for slot in todo {
+                done.insert(slot);
+                let rels = {
+                    let e = self.entries[slot as usize].as_ref().expect("entry");
+                    (e.ops.relationships)()
+                };
+                for rel in rels {
+                    rel.cascade_delete(self, slot).await?;
+                }
+            }
+        }
+    }
+}
