@@ -108,8 +108,8 @@ impl Cascade {
 ///
 /// ```
 /// # use aludel_orm::{Relationship, RelKind, Many};
-/// # #[derive(Clone, aludel_core::FromRow)] struct User { id: i64 }
-/// # #[derive(Clone, aludel_core::FromRow)] struct Post { id: i64 }
+/// # struct User;
+/// # struct Post;
 /// // What the derive writes for `#[aludel(has_many(posts: Post, back_populates = "author"))]`:
 /// const POSTS: Relationship<User, Post, Many> =
 ///     Relationship::new("User", "posts", RelKind::OneToMany).back_populates("author");
