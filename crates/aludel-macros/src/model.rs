@@ -647,7 +647,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[allow(non_upper_case_globals)]
             pub const #rname: ::aludel::orm::Relationship<Self, #target, ::aludel::orm::#card> = #def;
         });
-        rel_refs.push(quote!(&#name::#rname));
+        rel_refs.push(quote_spanned!(target.span()=> &#name::#rname));
     }
 
     let from_row = named_impl(input, &read);

@@ -94,14 +94,20 @@ impl Session {
                     ),
                 ));
             }
-            self.lazy_loads += 1;
-            if self.lazy_loads > 1 && self.lazy_loads.is_power_of_two() {
+            // The same relationship loaded lazily again and again is a loop
+            // over a result: N+1. Flag it at the 3rd, 4th, 8th, 16th… time.
+            let n = self.lazy_loads.entry(rel.name()).or_insert(0);
+            *n += 1;
+            if *n == 3 || (*n > 3 && n.is_power_of_two()) {
                 tracing::warn!(
                     target: "aludel::orm",
                     relationship = %format!("{}.{}", rel.model(), rel.name()),
-                    lazy_loads = self.lazy_loads,
-                    "many lazy loads in one session: a loop over a result loading \
-                     a relationship one object at a time (N+1)? use selectin() or joined()"
+                    lazy_loads = *n,
+                    "{}.{} loaded lazily {} times in one session: a loop over a result \
+                     (N+1)? load it with selectin() or joined() in the query",
+                    rel.model(),
+                    rel.name(),
+                    *n
                 );
             }
             self.load_many(&[key], rel).await?;
@@ -636,41 +642,57 @@ impl Session {
             .into_iter()
             .partition(|op| op.insert == insert_rows);
         self.assoc_ops = rest;
+        // Rows per association table: one multi-row INSERT per chunk, or a
+        // DELETE per row.
+        type Rows = Vec<[(String, Expr); 2]>;
+        let mut by_table: Vec<(&'static aludel_core::schema::Table, Rows)> = Vec::new();
         for op in ops {
-            let live = |s: &Session, slot: u32| s.entries[slot as usize].is_some();
-            if !live(self, op.parent) || !live(self, op.child) {
+            let live = |slot: u32| self.entries[slot as usize].is_some();
+            if !live(op.parent) || !live(op.child) {
                 continue;
             }
             let pv = self.object_value(op.parent, op.parent_pos);
             let cv = self.object_value(op.child, op.child_pos);
-            let t = op.table;
-            let what = format!(
-                "{} of an association row in \"{}\" ({} = {pv:?}, {} = {cv:?})",
-                if insert_rows { "INSERT" } else { "DELETE" },
-                t.name(),
-                op.parent_col,
-                op.child_col
-            );
-            let conn = self.conn().await?;
-            let res = if insert_rows {
-                conn.execute(
-                    &insert(t).values([
-                        (op.parent_col.as_str(), Expr::from(pv)),
-                        (op.child_col.as_str(), Expr::from(cv)),
-                    ]),
-                    (),
-                )
-                .await
-            } else {
-                conn.execute(
-                    &delete(t)
-                        .filter(t.c(&op.parent_col).eq(Expr::from(pv)))
-                        .filter(t.c(&op.child_col).eq(Expr::from(cv))),
-                    (),
-                )
-                .await
-            };
-            res.map_err(|e| e.context(&what))?;
+            let row = [
+                (op.parent_col, Expr::from(pv)),
+                (op.child_col, Expr::from(cv)),
+            ];
+            match by_table
+                .iter_mut()
+                .find(|(t, _)| t.name() == op.table.name())
+            {
+                Some((_, rows)) => rows.push(row),
+                None => by_table.push((op.table, vec![row])),
+            }
+        }
+        for (t, rows) in by_table {
+            if insert_rows {
+                for part in rows.chunks(IN_CHUNK) {
+                    let what = format!(
+                        "INSERT of {} association rows into \"{}\"",
+                        part.len(),
+                        t.name()
+                    );
+                    self.conn()
+                        .await?
+                        .execute(&insert(t).values_many(part.to_vec()), ())
+                        .await
+                        .map_err(|e| e.context(&what))?;
+                }
+                continue;
+            }
+            for [(pc, pv), (cc, cv)] in rows {
+                let what = format!(
+                    "DELETE of an association row from \"{}\" ({pc} = {pv:?}, {cc} = {cv:?})",
+                    t.name()
+                );
+                let stmt = delete(t).filter(t.c(&pc).eq(pv)).filter(t.c(&cc).eq(cv));
+                self.conn()
+                    .await?
+                    .execute(&stmt, ())
+                    .await
+                    .map_err(|e| e.context(&what))?;
+            }
         }
         Ok(())
     }

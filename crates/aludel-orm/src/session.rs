@@ -303,8 +303,8 @@ pub struct Session {
     pub(crate) raise: std::collections::HashSet<(u32, &'static str)>,
     /// Refuse every lazy load.
     pub(crate) raise_on_lazy: bool,
-    /// Lazy loads run so far (a growing count hints at N+1).
-    pub(crate) lazy_loads: u64,
+    /// Lazy loads run so far per relationship (a growing count hints at N+1).
+    pub(crate) lazy_loads: HashMap<&'static str, u64>,
     /// Foreign keys to set at flush, from writes through relationships.
     pub(crate) links: Vec<crate::related::Link>,
     /// Association rows to write at flush.
@@ -337,7 +337,7 @@ impl Session {
             related: HashMap::new(),
             raise: std::collections::HashSet::new(),
             raise_on_lazy: false,
-            lazy_loads: 0,
+            lazy_loads: HashMap::new(),
             links: Vec::new(),
             assoc_ops: Vec::new(),
         }

@@ -8,6 +8,10 @@ mod engine_and_connections;
 #[path = "../../examples/sessions.rs"]
 mod sessions;
 
+#[allow(dead_code)]
+#[path = "../../examples/relationships.rs"]
+mod relationships;
+
 use crate::harness::TestDb;
 
 async fn example_1(db: TestDb) -> aludel::Result<()> {
@@ -60,4 +64,35 @@ async fn example_2(db: TestDb) -> aludel::Result<()> {
     Ok(())
 }
 
-all_backends!(example_1, example_2);
+async fn example_3(db: TestDb) -> aludel::Result<()> {
+    let mut out = Vec::new();
+    relationships::run(&db.url, &mut out).await?;
+    let out = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("engine: "), "{out}");
+    assert_eq!(
+        &lines[1..],
+        [
+            "lazy: 3 people and their addresses in 4 statements",
+            "  Ada: ada@example.com, ada@work.example",
+            "  Grace: grace@example.com",
+            "  Linus: ",
+            "again: 0 statements",
+            "selectin: 3 people and their addresses in 2 statements",
+            "joined: 3 people and their addresses in 1 statement",
+            "  Ada: ada@example.com, ada@work.example",
+            "  Grace: grace@example.com",
+            "  Linus: ",
+            "back_populates: ada@example.com belongs to Ada",
+            "raise: Person.addresses is not loaded and lazy loading is refused (raise); \
+             load it with selectin() or joined() in the query",
+            "tag language: Python, Rust",
+            "tag systems: Rust",
+            "deleted Ada and, by the cascade, her addresses; left: 1",
+        ],
+        "{out}"
+    );
+    Ok(())
+}
+
+all_backends!(example_1, example_2, example_3);

@@ -57,6 +57,21 @@ fn install_subscriber() {
     });
 }
 
+/// Start capturing this thread's tracing output at `level`.
+pub(crate) fn start_capture(level: tracing::Level) {
+    install_subscriber();
+    CAPTURE.with(|c| *c.borrow_mut() = Some((Vec::new(), level)));
+}
+
+/// Stop capturing; what was logged since [`start_capture`].
+pub(crate) fn take_capture() -> String {
+    let out = CAPTURE
+        .with(|c| c.borrow_mut().take())
+        .map(|(out, _)| out)
+        .unwrap_or_default();
+    String::from_utf8(out).expect("utf-8 log")
+}
+
 const SECRET: &str = "s3cr3t-pw";
 
 /// Run statements with `echo` on under a subscriber at `level`; return the log.

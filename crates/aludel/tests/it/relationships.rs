@@ -664,3 +664,28 @@ async fn missing_foreign_key_is_named(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(missing_foreign_key_is_named);
+
+/// A relationship loaded lazily in a loop is flagged in tracing output
+/// (N+1), once at the third load and then at powers of two.
+async fn lazy_loads_in_a_loop_are_flagged(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    seed(&mut s).await?;
+    let mut s = Session::new(&engine);
+    let users = User::query(&mut s).all().await?;
+    crate::observe::start_capture(tracing::Level::WARN);
+    s.load_related(users[0], User::posts).await?;
+    s.load_related(users[1], User::posts).await?;
+    let quiet = crate::observe::take_capture();
+    assert!(quiet.is_empty(), "two loads are not a loop: {quiet}");
+    crate::observe::start_capture(tracing::Level::WARN);
+    s.load_related(users[2], User::posts).await?;
+    let log = crate::observe::take_capture();
+    assert!(
+        log.contains("User.posts loaded lazily 3 times") && log.contains("N+1"),
+        "{log}"
+    );
+    Ok(())
+}
+
+all_backends!(lazy_loads_in_a_loop_are_flagged);
