@@ -101,6 +101,23 @@ pub use aludel_macros::FromRow;
 /// - `table = "users"`: the table's name; by default the struct's name in
 ///   snake_case (`BlogPost` → `blog_post`, no plural is guessed).
 /// - `schema = "name"`: the schema the table lives in.
+/// - Relationships, each a typed constant `Self::name`
+///   ([`orm::Relationship`]), loaded and written through the
+///   [`Session`](orm::Session):
+///   - `has_many(posts: Post, …)`: one-to-many, the foreign key on `Post`;
+///   - `has_one(profile: Profile, …)`: one-to-one, the foreign key on `Profile`;
+///   - `belongs_to(author: User, …)`: many-to-one, the foreign key here;
+///   - `many_to_many(tags: Tag, through = PostTag, …)`: through an
+///     association model with a foreign key to each side.
+///
+///   Options: `back_populates = "name"` (the mirror relationship, kept in
+///   step inside the Session), `foreign_key = "column"` (when the tables
+///   have several foreign keys between them, as self-referential models
+///   do), `cascade = "all, delete-orphan"` (SQLAlchemy's words) and
+///   `passive_deletes` (leave deletes to the database's ON DELETE). The
+///   foreign key is found when first used, or by
+///   [`Model::check_relationships`](orm::Model::check_relationships) at
+///   startup; a missing or ambiguous one is an error naming both models.
 ///
 /// **On a field** (the attributes combine):
 /// - `primary_key`: part of the primary key (several make a composite key);
@@ -114,10 +131,11 @@ pub use aludel_macros::FromRow;
 ///   `"no action"`.
 /// - `server_default = <value>` (a literal the dialect renders) or
 ///   `server_default_sql = "CURRENT_TIMESTAMP"` (SQL written as is).
-/// - `default = "path::to::fn"`: a Rust-side default, recorded in the
-///   generated `COLUMN_DEFAULTS` for the Session (not applied yet).
-/// - `version`: the optimistic-locking counter (an `i16`/`i32`/`i64`),
-///   recorded in the generated `VERSION_COLUMN`.
+/// - `default = "path::to::fn"`: a Rust-side default, which the Session
+///   applies at INSERT to a column left NULL (also in `COLUMN_DEFAULTS`).
+/// - `version`: the optimistic-locking counter (an `i16`/`i32`/`i64`): the
+///   Session sets it to 1, increments it with every UPDATE and fails a
+///   flush whose row changed underneath (also in `VERSION_COLUMN`).
 /// - `sql_type = <expr>`: the column's [`SqlType`](schema::SqlType) given
 ///   outright (for a type without [`orm::ColumnType`]).
 /// - `length = n`, `text`: `VARCHAR(n)`, unbounded `TEXT` (strings);
