@@ -4,6 +4,7 @@
 
 mod compile;
 mod data;
+mod eager;
 mod harness;
 mod mysql;
 mod orm;

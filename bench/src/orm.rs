@@ -160,23 +160,27 @@ async fn flush_orm(engine: &Engine) -> aludel::Result<()> {
 
 /// The raw driver loading the same rows into plain structs through a
 /// prepared statement on one connection it keeps: the floor.
-enum Raw {
+pub(crate) enum Raw {
     Sqlite(rusqlite::Connection),
-    Postgres(tokio_postgres::Client, tokio_postgres::Statement),
+    Postgres(
+        tokio_postgres::Client,
+        tokio_postgres::Statement,
+        std::collections::HashMap<String, tokio_postgres::Statement>,
+    ),
     Mysql(mysql_async::Conn, mysql_async::Statement),
 }
 
 const RAW_SELECT: &str = "SELECT id, name, email, age FROM orm_users LIMIT ";
 
 impl Raw {
-    async fn connect(url: &str) -> crate::harness::Res<Raw> {
+    pub(crate) async fn connect(url: &str) -> crate::harness::Res<Raw> {
         use mysql_async::prelude::Queryable as _;
         if let Some(path) = url.strip_prefix("sqlite:///") {
             Ok(Raw::Sqlite(rusqlite::Connection::open(path)?))
         } else if url.starts_with("postgresql") {
             let c = crate::postgres::connect(url).await?;
             let st = c.prepare(&format!("{RAW_SELECT}$1")).await?;
-            Ok(Raw::Postgres(c, st))
+            Ok(Raw::Postgres(c, st, Default::default()))
         } else {
             let mut c = crate::mysql::connect(url).await?;
             let st = c.prep(format!("{RAW_SELECT}?")).await?;
@@ -199,7 +203,7 @@ impl Raw {
                 })?;
                 rows.collect::<Result<_, _>>()?
             }
-            Raw::Postgres(c, st) => c
+            Raw::Postgres(c, st, _) => c
                 .query(&*st, &[&(n as i64)])
                 .await?
                 .iter()
@@ -236,10 +240,14 @@ pub async fn run(name: &str, url: &str, quick: bool) -> String {
                     Some(r) => (format!("{r:.1}"), format!("{:.2}", orm / r)),
                     None => ("–".to_string(), "–".to_string()),
                 };
+                let (core_cell, core_ratio) = if core.is_nan() {
+                    ("–".to_string(), "–".to_string())
+                } else {
+                    (format!("{core:.1}"), format!("{:.2}", orm / core))
+                };
                 let _ = writeln!(
                     md,
-                    "| {w} | {n} | {raw_cell} | {core:.1} | {orm:.1} | {ratio} | {:.2} |",
-                    orm / core
+                    "| {w} | {n} | {raw_cell} | {core_cell} | {orm:.1} | {ratio} | {core_ratio} |"
                 );
             }
             md
@@ -297,6 +305,39 @@ async fn run_inner(url: &str, quick: bool) -> crate::harness::Res<Vec<OrmRow>> {
         eprintln!("[orm] load {n}: raw {raw:.1} µs, core {core:.1} µs, orm {orm:.1} µs");
         out.push(("load N objects", n, Some(raw), core, orm));
     }
+    // Eager loading of 100 users × 10 posts × 10 comments.
+    crate::eager::seed(&engine).await?;
+    let iters = if quick { 3 } else { 10 };
+    let raw_t = {
+        crate::eager::raw(&mut raw).await?; // warm-up
+        let mut per = Vec::new();
+        for _ in 0..samples {
+            let start = Instant::now();
+            for _ in 0..iters {
+                assert_eq!(crate::eager::raw(&mut raw).await?.len(), 100);
+            }
+            per.push(start.elapsed().as_secs_f64() * 1e6 / iters as f64);
+        }
+        median(per)
+    };
+    for (name, use_joined) in [
+        ("eager 100×10×10, selectin", false),
+        ("eager 100×10×10, joined", true),
+    ] {
+        let orm_t = crate::eager::time(samples, iters, || {
+            let engine = engine.clone();
+            async move {
+                let n = crate::eager::orm(&engine, use_joined).await?;
+                assert_eq!(n, crate::eager::EXPECTED_COMMENTS);
+                Ok(())
+            }
+        })
+        .await?;
+        eprintln!("[orm] {name}: raw {raw_t:.0} µs, orm {orm_t:.0} µs");
+        out.push((name, 11_100, Some(raw_t), f64::NAN, orm_t));
+    }
+    crate::eager::drop_tables(&engine).await?;
+
     let iters = if quick { 1 } else { 3 };
     let core = time(samples, iters, || flush_core(&engine)).await?;
     let orm = time(samples, iters, || flush_orm(&engine)).await?;
@@ -329,6 +370,30 @@ pub async fn run_loop(mode: &str, n: usize) -> aludel::Result<()> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
+    if let Some(what) = mode.strip_prefix("eager") {
+        // eager-seed, eager-orm, eager-joined, eager-raw (SQLite only).
+        crate::eager::seed(&engine).await?;
+        let mut raw = Raw::connect(&url)
+            .await
+            .map_err(|e| aludel::Error::new(aludel::ErrorKind::Connect, e.to_string()))?;
+        for _ in 0..repeat {
+            match what {
+                "-orm" => {
+                    crate::eager::orm(&engine, false).await?;
+                }
+                "-joined" => {
+                    crate::eager::orm(&engine, true).await?;
+                }
+                "-raw" => {
+                    crate::eager::raw(&mut raw).await.map_err(|e| {
+                        aludel::Error::new(aludel::ErrorKind::Database, e.to_string())
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
     for _ in 0..repeat {
         load_once(mode, n, &engine, &stmt, &url).await?;
     }
@@ -346,6 +411,17 @@ async fn load_once(
         "core" => {
             let mut conn = engine.connect().await?;
             let rows: Vec<Plain> = conn.execute(stmt, ()).await?.all_as()?;
+            assert_eq!(rows.len(), n);
+        }
+        "raw" if !url.starts_with("sqlite") => {
+            // The server's driver, as the ORM section's raw column.
+            let mut raw = Raw::connect(url)
+                .await
+                .map_err(|e| aludel::Error::new(aludel::ErrorKind::Connect, e.to_string()))?;
+            let rows = raw
+                .load(n)
+                .await
+                .map_err(|e| aludel::Error::new(aludel::ErrorKind::Database, e.to_string()))?;
             assert_eq!(rows.len(), n);
         }
         "raw" => {
@@ -371,9 +447,25 @@ async fn load_once(
         }
         "split" => {
             // Wall-clock split of an ORM load: query + adopt, then the drop.
+            let mut raw = Raw::connect(url)
+                .await
+                .map_err(|e| aludel::Error::new(aludel::ErrorKind::Connect, e.to_string()))?;
+            let mut held = engine.connect().await?;
             for _ in 0..5 {
                 let (mut q, mut d, mut c) = (0.0, 0.0, 0.0);
+                let (mut r, mut h) = (0.0, 0.0);
                 for _ in 0..20 {
+                    let start = Instant::now();
+                    let rows = raw.load(n).await.map_err(|e| {
+                        aludel::Error::new(aludel::ErrorKind::Database, e.to_string())
+                    })?;
+                    assert_eq!(rows.len(), n);
+                    drop(rows);
+                    r += start.elapsed().as_secs_f64();
+                    let start = Instant::now();
+                    let rows: Vec<Plain> = held.execute(stmt, ()).await?.all_as()?;
+                    drop(rows);
+                    h += start.elapsed().as_secs_f64();
                     let start = Instant::now();
                     let mut conn = engine.connect().await?;
                     let rows: Vec<Plain> = conn.execute(stmt, ()).await?.all_as()?;
@@ -390,7 +482,9 @@ async fn load_once(
                     d += start.elapsed().as_secs_f64();
                 }
                 eprintln!(
-                    "core {:.0} µs; orm query {:.0} µs + drop {:.0} µs",
+                    "raw {:.0} µs; core on a held connection {:.0} µs; core {:.0} µs; orm query {:.0} µs + drop {:.0} µs",
+                    r * 5e4,
+                    h * 5e4,
                     c * 5e4,
                     q * 5e4,
                     d * 5e4

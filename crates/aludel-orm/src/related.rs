@@ -2,13 +2,11 @@
 //! explicit (lazy) and eager loads, and writes through relationships that
 //! the flush turns into foreign key values and association rows.
 
-use std::collections::HashMap;
-
 use aludel_core::sql::{delete, insert, select, Expr};
 use aludel_core::{Error, ErrorKind, Result, Row, RowPlan, Value};
 
 use crate::relationship::{short_type, Cardinality, RelKind, Relationship, Resolved};
-use crate::session::{value_key, Key, PkKey, Session, State};
+use crate::session::{value_key, FastMap, FastSet, Key, PkKey, Session, State};
 use crate::Model;
 
 /// Ids per `IN (…)` list when loading related objects: far below every
@@ -184,9 +182,9 @@ impl Session {
         let parent_pos = position::<P>(&r.parent_col)?;
         let child_pos = position::<C>(&r.child_col)?;
         // Parents by the value they join on.
-        let mut by_value: HashMap<PkKey, Vec<u32>> = HashMap::new();
+        let mut by_value: FastMap<PkKey, Vec<u32>> = FastMap::default();
         let mut values = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         for &k in parents {
             if !self.contains(k) || !seen.insert(k.slot) {
                 continue;
@@ -209,7 +207,7 @@ impl Session {
             .map(|&i| ct.c(cols[i]))
             .collect();
         let mut all = Vec::new();
-        let mut all_seen = std::collections::HashSet::new();
+        let mut all_seen = FastSet::default();
         for chunk in values.chunks(IN_CHUNK) {
             // (value joined on, object) pairs.
             let pairs: Vec<(Value, C)> = match &r.through {
@@ -302,7 +300,7 @@ impl Session {
         rel: Relationship<P, C, M>,
     ) -> Result<Vec<Key<C>>> {
         let mut all = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         for &p in parents {
             let slots = self
                 .related
@@ -699,7 +697,7 @@ impl Session {
 
     /// The pending objects among `slots` whose foreign key waits for another
     /// pending object (of the same table: a self-referential link).
-    pub(crate) fn blocked_by_links(&self, slots: &[usize]) -> std::collections::HashSet<usize> {
+    pub(crate) fn blocked_by_links(&self, slots: &[usize]) -> FastSet<usize> {
         self.links
             .iter()
             .filter(|l| {
@@ -715,7 +713,7 @@ impl Session {
     /// Delete cascades: related objects of deleted objects are loaded (unless
     /// passive) and deleted too, until nothing new is marked.
     pub(crate) async fn cascade_deletes(&mut self) -> Result<()> {
-        let mut done = std::collections::HashSet::new();
+        let mut done = FastSet::default();
         loop {
             let todo: Vec<u32> = (0..self.entries.len() as u32)
                 .filter(|&s| {

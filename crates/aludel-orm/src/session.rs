@@ -169,7 +169,7 @@ type Snapshot = std::sync::Arc<Vec<Value>>;
 /// `TypeId` and (mostly) an integer: SipHash's DoS resistance buys nothing
 /// here and costs on every loaded row.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -185,9 +185,28 @@ impl std::hash::Hasher for IdHasher {
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
 }
 
-type IdentityMap = HashMap<Identity, u32, std::hash::BuildHasherDefault<IdHasher>>;
+/// The Session's hasher: fast for its small keys (slots, integers, short
+/// relationship names).
+pub(crate) type FastHash = std::hash::BuildHasherDefault<IdHasher>;
+
+/// A HashMap with [`FastHash`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastHash>;
+
+/// A HashSet with [`FastHash`].
+pub(crate) type FastSet<K> = std::collections::HashSet<K, FastHash>;
+
+type IdentityMap = FastMap<Identity, u32>;
 
 /// A primary key as a hashable map key: integer keys (the common case)
 /// without formatting, anything else by its debug text.
@@ -298,9 +317,9 @@ pub struct Session {
     statements_done: u64,
     /// Loaded relationships: (object slot, relationship name) → related
     /// slots. Present means loaded.
-    pub(crate) related: HashMap<(u32, &'static str), Vec<u32>>,
+    pub(crate) related: FastMap<(u32, &'static str), Vec<u32>>,
     /// Relationships a query marked `raiseload`.
-    pub(crate) raise: std::collections::HashSet<(u32, &'static str)>,
+    pub(crate) raise: FastSet<(u32, &'static str)>,
     /// Refuse every lazy load.
     pub(crate) raise_on_lazy: bool,
     /// Lazy loads run so far per relationship (a growing count hints at N+1).
@@ -334,8 +353,8 @@ impl Session {
             autoflush: true,
             expire_on_commit: true,
             statements_done: 0,
-            related: HashMap::new(),
-            raise: std::collections::HashSet::new(),
+            related: FastMap::default(),
+            raise: FastSet::default(),
             raise_on_lazy: false,
             lazy_loads: HashMap::new(),
             links: Vec::new(),
@@ -1414,7 +1433,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let plan =
             aludel_core::RowPlan::from_positions((0..T::column_names().len()).map(Some).collect());
         let mut keys: Vec<Key<T>> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         for mut row in rows {
             let parent = T::from_row_planned(&mut row, &plan)?;
             let key = self.session.adopt(vec![parent])[0];
