@@ -227,9 +227,9 @@ pub async fn raw(conn: &mut crate::orm::Raw) -> Res<Vec<User>> {
                 posts_sql(100, true),
                 comments_sql(1000, true),
             ] {
-                if !cache.contains_key(&sql) {
-                    let st = c.prepare(&sql).await?;
-                    cache.insert(sql, st);
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(sql) {
+                    let st = c.prepare(slot.key()).await?;
+                    slot.insert(st);
                 }
             }
             let users: Vec<User> = c
