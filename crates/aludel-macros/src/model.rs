@@ -13,7 +13,8 @@ const STRUCT_ATTRS: &str = "`table = \"name\"`, `schema = \"name\"`, \
      and `many_to_many(name: Model, through = AssociationModel, …)`";
 
 const REL_OPTIONS: &str = "`back_populates = \"name\"`, `foreign_key = \"column\"`, \
-     `cascade = \"all, delete-orphan\"`, `passive_deletes` and (many_to_many) `through = Model`";
+     `cascade = \"all, delete-orphan\"`, `lazy = \"select\" | \"selectin\" | \"joined\" | \"raise\"`, \
+     `passive_deletes` and (many_to_many) `through = Model`";
 
 /// A relationship declared on the struct.
 struct RelDecl {
@@ -25,6 +26,7 @@ struct RelDecl {
     cascade: (bool, bool),
     passive_deletes: bool,
     through: Option<Type>,
+    lazy: Option<String>,
 }
 
 fn parse_cascade(lit: &LitStr) -> syn::Result<(bool, bool)> {
@@ -69,6 +71,7 @@ fn parse_relationship(meta: &ParseNestedMeta<'_>, kind: &'static str) -> syn::Re
         cascade: (false, false),
         passive_deletes: false,
         through: None,
+        lazy: None,
     };
     while !content.is_empty() {
         content.parse::<syn::Token![,]>()?;
@@ -82,10 +85,20 @@ fn parse_relationship(meta: &ParseNestedMeta<'_>, kind: &'static str) -> syn::Re
                 content.parse::<syn::Token![=]>()?;
                 rel.through = Some(content.parse()?);
             }
-            "back_populates" | "foreign_key" | "cascade" => {
+            "back_populates" | "foreign_key" | "cascade" | "lazy" => {
                 content.parse::<syn::Token![=]>()?;
                 let lit: LitStr = content.parse()?;
                 match key.to_string().as_str() {
+                    "lazy" => {
+                        let v = lit.value();
+                        if !["select", "selectin", "joined", "raise"].contains(&v.as_str()) {
+                            return Err(syn::Error::new(
+                                lit.span(),
+                                format!("unknown loading \"{v}\"\nhelp: `lazy` is \"select\" (the default: load with session.load_related), \"selectin\", \"joined\" or \"raise\""),
+                            ));
+                        }
+                        rel.lazy = Some(v);
+                    }
                     "back_populates" => {
                         rel.back_populates = Some(non_empty(lit, "back_populates name")?)
                     }
@@ -602,6 +615,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     // Relationships: one typed constant each, and the list for cascades.
     let mut rel_consts = Vec::new();
     let mut rel_refs = Vec::new();
+    let mut default_loads = Vec::new();
     for r in &attrs.relationships {
         let rname = &r.name;
         if fields.iter().any(|f| f.ident.as_ref() == Some(rname)) {
@@ -634,6 +648,18 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
         if r.passive_deletes {
             def = quote!(#def.passive_deletes());
+        }
+        let loader = match r.lazy.as_deref() {
+            Some("selectin") => Some((quote!(Selectin), quote!(selectin))),
+            Some("joined") => Some((quote!(Joined), quote!(joined))),
+            Some("raise") => Some((quote!(Raise), quote!(raiseload))),
+            _ => None,
+        };
+        if let Some((variant, option)) = loader {
+            def = quote!(#def.lazy(::aludel::orm::Loading::#variant));
+            default_loads.push(quote! {
+                ::std::boxed::Box::new(::aludel::orm::#option(#name::#rname))
+            });
         }
         if let Some(through) = &r.through {
             def = quote_spanned!(through.span()=> #def.through(<#through as ::aludel::orm::Model>::table));
@@ -689,6 +715,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             fn version_column() -> ::core::option::Option<&'static str> {
                 #version
+            }
+
+            fn default_loads() -> ::std::vec::Vec<::std::boxed::Box<dyn ::aludel::orm::LoadOption<Self>>> {
+                ::std::vec![#(#default_loads),*]
             }
 
             fn relationships() -> &'static [&'static dyn ::aludel::orm::AnyRelationship] {

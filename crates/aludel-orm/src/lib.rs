@@ -7,8 +7,9 @@ mod relationship;
 mod session;
 
 pub use relationship::{
-    joined, raiseload, selectin, AnyRelationship, BoxFuture, Cardinality, Cascade, Joined,
-    JoinedLoad, LoadOption, Many, One, RaiseLoad, RelKind, Relationship, Selectin,
+    joined, lazyload, raiseload, selectin, AnyRelationship, BoxFuture, Cardinality, Cascade,
+    Joined, JoinedLoad, LazyLoad, LoadOption, Loading, Many, One, RaiseLoad, RelKind, Relationship,
+    Selectin,
 };
 pub use session::{Key, ModelQuery, Session, SessionFactory};
 
@@ -71,6 +72,13 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
     /// for cascades and [`check_relationships`](Model::check_relationships).
     fn relationships() -> &'static [&'static dyn AnyRelationship] {
         &[]
+    }
+
+    /// The loads its relationships declare (`lazy = "selectin"`, …), applied
+    /// to every query of the model unless the query has an option for the
+    /// same relationship.
+    fn default_loads() -> Vec<Box<dyn LoadOption<Self>>> {
+        Vec::new()
     }
 
     /// Check every relationship of the model: its foreign key exists and is

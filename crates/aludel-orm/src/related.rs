@@ -185,8 +185,22 @@ impl Session {
         let mut by_value: FastMap<PkKey, Vec<u32>> = FastMap::default();
         let mut values = Vec::new();
         let mut seen = FastSet::default();
+        let mut all = Vec::new();
+        let mut all_seen = FastSet::default();
         for &k in parents {
             if !self.contains(k) || !seen.insert(k.slot) {
+                continue;
+            }
+            // Loaded already (by an earlier load or a write): kept, as
+            // SQLAlchemy's eager loaders keep loaded collections.
+            if let Some(loaded) = self.related.get(&(k.slot, rel.name())) {
+                for &c in loaded {
+                    if all_seen.insert(c) {
+                        if let Some(ck) = self.key_if::<C>(c) {
+                            all.push(ck);
+                        }
+                    }
+                }
                 continue;
             }
             let v = self.object_value(k.slot, parent_pos);
@@ -206,8 +220,6 @@ impl Session {
             .iter()
             .map(|&i| ct.c(cols[i]))
             .collect();
-        let mut all = Vec::new();
-        let mut all_seen = FastSet::default();
         for chunk in values.chunks(IN_CHUNK) {
             // (value joined on, object) pairs.
             let pairs: Vec<(Value, C)> = match &r.through {

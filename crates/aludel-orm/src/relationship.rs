@@ -66,6 +66,21 @@ pub enum RelKind {
     ManyToMany,
 }
 
+/// How a relationship loads when a query does not say (SQLAlchemy's
+/// `relationship(lazy=…)`); a query's option for the relationship overrides
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// Explicitly, with `session.load_related` (the default).
+    Lazy,
+    /// With every query of the model, as [`selectin`].
+    Selectin,
+    /// With every query of the model, as [`joined`].
+    Joined,
+    /// Never lazily, as [`raiseload`].
+    Raise,
+}
+
 /// SQLAlchemy's cascades beyond save-update (which is always on: an object
 /// linked through a relationship must already be in the Session).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,6 +139,7 @@ pub struct Relationship<P, C, M> {
     back_populates: Option<&'static str>,
     cascade: Cascade,
     passive_deletes: bool,
+    loading: Loading,
     _t: Marker<P, C, M>,
 }
 
@@ -158,8 +174,20 @@ impl<P, C, M> Relationship<P, C, M> {
                 delete_orphan: false,
             },
             passive_deletes: false,
+            loading: Loading::Lazy,
             _t: PhantomData,
         }
+    }
+
+    /// How it loads when a query does not say (default [`Loading::Lazy`]).
+    pub const fn lazy(mut self, loading: Loading) -> Self {
+        self.loading = loading;
+        self
+    }
+
+    /// Its declared loading.
+    pub const fn loading(&self) -> Loading {
+        self.loading
     }
 
     /// The foreign key column to join on, when the tables have several
@@ -440,6 +468,10 @@ impl<P: Model, C: Model, M: Cardinality> AnyRelationship for Relationship<P, C, 
 /// An eager-loading option for a query of `P` objects: [`selectin`],
 /// [`joined`] or [`raiseload`], chained with `.then(…)`.
 pub trait LoadOption<P>: Send + Sync {
+    /// The relationship it loads; a query option replaces the declared
+    /// default of the same relationship.
+    fn relationship(&self) -> &'static str;
+
     /// Load the relationship for `parents` (the query's result).
     #[doc(hidden)]
     fn apply<'a>(
@@ -510,6 +542,27 @@ pub fn raiseload<P, C, M>(rel: Relationship<P, C, M>) -> RaiseLoad<P, C, M> {
     RaiseLoad { rel }
 }
 
+/// Load `rel` only when asked (`session.load_related`), overriding a
+/// declared `lazy = "selectin" | "joined" | "raise"` for this query.
+pub fn lazyload<P, C, M>(rel: Relationship<P, C, M>) -> LazyLoad<P, C, M> {
+    LazyLoad { rel }
+}
+
+/// See [`lazyload`].
+pub struct LazyLoad<P, C, M> {
+    rel: Relationship<P, C, M>,
+}
+
+impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for LazyLoad<P, C, M> {
+    fn relationship(&self) -> &'static str {
+        self.rel.name
+    }
+
+    fn apply<'a>(&'a self, _: &'a mut Session, _: &'a [Key<P>]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// See [`selectin`].
 pub struct Selectin<P, C, M> {
     rel: Relationship<P, C, M>,
@@ -544,18 +597,35 @@ impl<P, C, M> Joined<P, C, M> {
     }
 }
 
+/// The chained options for the loaded objects, then their model's declared
+/// defaults not overridden by one of them.
 async fn run_then<C: Model>(
     session: &mut Session,
     then: &[Box<dyn LoadOption<C>>],
     children: &[Key<C>],
 ) -> Result<()> {
+    if children.is_empty() {
+        return Ok(());
+    }
     for option in then {
         option.apply(session, children).await?;
+    }
+    for option in C::default_loads() {
+        if !then
+            .iter()
+            .any(|o| o.relationship() == option.relationship())
+        {
+            option.apply(session, children).await?;
+        }
     }
     Ok(())
 }
 
 impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for Selectin<P, C, M> {
+    fn relationship(&self) -> &'static str {
+        self.rel.name
+    }
+
     fn apply<'a>(
         &'a self,
         session: &'a mut Session,
@@ -569,6 +639,10 @@ impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for Selectin<P, C, M> {
 }
 
 impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for RaiseLoad<P, C, M> {
+    fn relationship(&self) -> &'static str {
+        self.rel.name
+    }
+
     fn apply<'a>(
         &'a self,
         session: &'a mut Session,
@@ -582,6 +656,10 @@ impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for RaiseLoad<P, C, M> {
 }
 
 impl<P: Model, C: Model, M: Cardinality> LoadOption<P> for Joined<P, C, M> {
+    fn relationship(&self) -> &'static str {
+        self.rel.name
+    }
+
     fn apply<'a>(
         &'a self,
         session: &'a mut Session,

@@ -928,6 +928,7 @@ impl Session {
                     })
                 })
                 .collect();
+            let slots = self.children_first(slots);
             for slot in slots {
                 let pk = self.pk_values(slot);
                 let e = self.entries[slot].as_ref().expect("entry");
@@ -966,6 +967,55 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Deleted rows of one table, reordered so a row referring to another
+    /// of them through a self-referential foreign key (a node and its
+    /// parent) goes first.
+    fn children_first(&self, slots: Vec<usize>) -> Vec<usize> {
+        let Some(&first) = slots.first() else {
+            return slots;
+        };
+        let e = self.entries[first].as_ref().expect("entry");
+        let (t, cols) = ((e.ops.table)(), (e.ops.columns)());
+        let pos = |c: &str| cols.iter().position(|x| *x == c);
+        let self_refs: Vec<(usize, usize)> = t
+            .foreign_keys()
+            .iter()
+            .filter(|fk| fk.referred_table == t.name() && fk.columns.len() == 1)
+            .filter_map(|fk| Some((pos(&fk.columns[0])?, pos(&fk.referred_columns[0])?)))
+            .collect();
+        if self_refs.is_empty() {
+            return slots;
+        }
+        let mut remaining = slots;
+        let mut ordered = Vec::with_capacity(remaining.len());
+        while !remaining.is_empty() {
+            // Values referred to by the rows still to delete.
+            let referred: std::collections::HashSet<PkKey> = remaining
+                .iter()
+                .flat_map(|&s| {
+                    self_refs
+                        .iter()
+                        .map(move |&(fk, _)| self.object_value(s as u32, fk))
+                })
+                .filter(|v| !v.is_null())
+                .map(|v| value_key(&v))
+                .collect();
+            let (leaves, rest): (Vec<usize>, Vec<usize>) = remaining.iter().partition(|&&s| {
+                self_refs.iter().all(|&(_, to)| {
+                    !referred.contains(&value_key(&self.object_value(s as u32, to)))
+                })
+            });
+            if leaves.is_empty() {
+                // A cycle in the data: the database will say which row.
+                ordered.extend(rest);
+                break;
+            }
+            ordered.extend(leaves);
+            remaining = rest;
+        }
+        ordered
     }
 
     /// INSERT the pending objects of one table in multi-row statements.
@@ -1372,6 +1422,17 @@ impl<T: Model> ModelQuery<'_, T> {
     pub async fn all(mut self) -> Result<Vec<Key<T>>> {
         if self.session.autoflush {
             self.session.flush().await?;
+        }
+        // Declared loads, unless an option of the query names the same
+        // relationship.
+        for d in T::default_loads() {
+            if !self
+                .options
+                .iter()
+                .any(|o| o.relationship() == d.relationship())
+            {
+                self.options.push(d);
+            }
         }
         // Joined loads that can join change the query itself.
         let mut joins = Vec::new();

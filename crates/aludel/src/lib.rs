@@ -113,8 +113,11 @@ pub use aludel_macros::FromRow;
 ///   Options: `back_populates = "name"` (the mirror relationship, kept in
 ///   step inside the Session), `foreign_key = "column"` (when the tables
 ///   have several foreign keys between them, as self-referential models
-///   do), `cascade = "all, delete-orphan"` (SQLAlchemy's words) and
-///   `passive_deletes` (leave deletes to the database's ON DELETE). The
+///   do), `cascade = "all, delete-orphan"` (SQLAlchemy's words),
+///   `lazy = "selectin" | "joined" | "raise"` (how every query of the model
+///   loads it unless the query's own option says otherwise; `"select"`, the
+///   default, loads only with `load_related`) and `passive_deletes` (leave
+///   deletes to the database's ON DELETE). The
 ///   foreign key is found when first used, or by
 ///   [`Model::check_relationships`](orm::Model::check_relationships) at
 ///   startup; a missing or ambiguous one is an error naming both models.

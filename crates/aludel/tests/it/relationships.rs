@@ -3,7 +3,7 @@
 //! loading (lazy and cached, selectin, joined, raise, chained), writing
 //! through them, cascades, and statement counts.
 
-use aludel::orm::{joined, raiseload, selectin, Key, Model, Session};
+use aludel::orm::{joined, lazyload, raiseload, selectin, Key, Model, Session};
 use aludel::schema::MetaData;
 use aludel::{text, ErrorKind, IntegrityKind, Model};
 
@@ -112,6 +112,41 @@ struct ShelfBook {
     shelf_id: i64,
 }
 
+/// Tracks load with every album query (declared `lazy = "selectin"`), and
+/// deleting an album leaves its tracks to the database's ON DELETE CASCADE.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "r_albums")]
+#[aludel(has_many(tracks: Track, lazy = "selectin", cascade = "all", passive_deletes))]
+struct Album {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(length = 50)]
+    title: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "r_tracks")]
+struct Track {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(foreign_key = "r_albums.id", on_delete = "cascade")]
+    album_id: i64,
+    #[aludel(length = 50)]
+    name: String,
+}
+
+/// A tree whose cascade points back at its own model.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "r_nodes")]
+#[aludel(has_many(children: Node, foreign_key = "parent_id", back_populates = "parent", cascade = "all"))]
+#[aludel(belongs_to(parent: Node, foreign_key = "parent_id", back_populates = "children"))]
+struct Node {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(foreign_key = "r_nodes.id")]
+    parent_id: Option<i64>,
+}
+
 /// No foreign key to `User` at all: the relationship cannot resolve.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[aludel(table = "r_orphans")]
@@ -135,6 +170,9 @@ async fn setup(db: &TestDb) -> aludel::Result<aludel::Engine> {
         Employee::table(),
         Shelf::table(),
         ShelfBook::table(),
+        Album::table(),
+        Track::table(),
+        Node::table(),
     ] {
         md.add(t.clone())?;
     }
@@ -689,3 +727,151 @@ async fn lazy_loads_in_a_loop_are_flagged(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(lazy_loads_in_a_loop_are_flagged);
+
+/// A declared `lazy = "selectin"` loads with every query; an option of the
+/// query overrides it. passive_deletes leaves the children to the database.
+async fn declared_loading_and_passive_deletes(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    for a in 0..3 {
+        let album = s.add(Album {
+            id: 0,
+            title: format!("album {a}"),
+        });
+        for t in 0..4 {
+            let track = s.add(Track {
+                id: 0,
+                album_id: 0,
+                name: format!("track {a}.{t}"),
+            });
+            s.append(album, Album::tracks, track)?;
+        }
+    }
+    s.commit().await?;
+
+    let mut s = Session::new(&engine);
+    let before = s.statement_count();
+    let albums = Album::query(&mut s).all().await?;
+    assert_eq!(s.statement_count() - before, 2, "the declared selectin");
+    assert_eq!(s.related(albums[1], Album::tracks)?.len(), 4);
+    // (A SQLite reader holds up writers until its transaction ends.)
+    s.close().await?;
+
+    let mut s = Session::new(&engine);
+    let before = s.statement_count();
+    let albums = Album::query(&mut s)
+        .options(lazyload(Album::tracks))
+        .all()
+        .await?;
+    assert_eq!(s.statement_count() - before, 1, "overridden: lazy");
+    assert!(!s.is_loaded(albums[0], Album::tracks));
+    let albums = Album::query(&mut s)
+        .options(raiseload(Album::tracks))
+        .all()
+        .await?;
+    assert_err!(
+        s.load_related(albums[0], Album::tracks).await,
+        ErrorKind::NotLoaded
+    );
+    s.close().await?;
+
+    // passive_deletes: one DELETE, the database removes the tracks.
+    let mut s = Session::new(&engine);
+    let album = Album::query(&mut s)
+        .options(lazyload(Album::tracks))
+        .first()
+        .await?
+        .expect("album");
+    s.delete(album)?;
+    let before = s.statement_count();
+    s.commit().await?;
+    assert_eq!(s.statement_count() - before, 1, "no SELECT of the tracks");
+    let tracks: i64 = engine
+        .execute(text("SELECT count(*) FROM r_tracks"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(tracks, 8);
+    Ok(())
+}
+
+all_backends!(declared_loading_and_passive_deletes);
+
+/// A cascade through a self-referential relationship (a cycle in the
+/// declarations) deletes the subtree and stops.
+async fn cascade_cycle_terminates(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let root = s.add(Node {
+        id: 0,
+        parent_id: None,
+    });
+    let mut level = vec![root];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for &p in &level {
+            for _ in 0..2 {
+                let n = s.add(Node {
+                    id: 0,
+                    parent_id: None,
+                });
+                s.append(p, Node::children, n)?;
+                next.push(n);
+            }
+        }
+        level = next;
+    }
+    let spare = s.add(Node {
+        id: 0,
+        parent_id: None,
+    });
+    s.commit().await?;
+    let total: i64 = engine
+        .execute(text("SELECT count(*) FROM r_nodes"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(total, 1 + 2 + 4 + 8 + 1);
+    s.delete(root)?;
+    s.commit().await?;
+    let ids: Vec<i64> = engine
+        .execute(text("SELECT id FROM r_nodes"), ())
+        .await?
+        .scalars()?;
+    assert_eq!(ids, [s[spare].id], "the tree is gone, the spare node stays");
+    Ok(())
+}
+
+all_backends!(cascade_cycle_terminates);
+
+/// An association model with an extra column: rows added as objects load
+/// through the many-to-many relationship.
+async fn association_model_with_extra_columns(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let users = seed(&mut s).await?;
+    let posts = s.load_related(users[1], User::posts).await?;
+    let tag = s.add(Tag {
+        id: 0,
+        label: "weighted".into(),
+    });
+    s.flush().await?;
+    let (tag_id, post_id) = (s[tag].id, s[posts[0]].id);
+    s.add(PostTag {
+        post_id,
+        tag_id,
+        weight: 7,
+    });
+    s.commit().await?;
+    let mut s = Session::new(&engine);
+    let post = s.get::<Post>(post_id).await?.expect("post");
+    let tags = s.load_related(post, Post::tags).await?;
+    assert_eq!(tags.len(), 1);
+    assert_eq!(s[tags[0]].label, "weighted");
+    let link = PostTag::query(&mut s)
+        .filter(PostTag::tag_id.eq(tag_id))
+        .one()
+        .await?;
+    assert_eq!(s[link].weight, 7);
+    Ok(())
+}
+
+all_backends!(association_model_with_extra_columns);
