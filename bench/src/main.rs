@@ -8,7 +8,9 @@ mod eager;
 mod harness;
 mod mysql;
 mod orm;
+mod peer_protocol;
 mod postgres;
+mod raw_peer;
 mod sqlite;
 
 use std::fmt::Write as _;
@@ -114,6 +116,37 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// `--contender NAME --backend B --url URL [--quick] [--workload W]...`:
+/// one of this binary's own contenders, speaking the peer protocol.
+async fn contender_main(argv: &[String]) -> harness::Res<()> {
+    let name = argv.first().ok_or("--contender needs a name")?;
+    let (mut backend, mut url, mut quick, mut workloads) = (None, None, false, Vec::new());
+    let mut it = argv[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--backend" => {
+                let b = it.next().ok_or("--backend needs a value")?;
+                backend =
+                    Some(peer_protocol::Backend::parse(b).ok_or(format!("unknown backend {b:?}"))?);
+            }
+            "--url" => url = Some(it.next().ok_or("--url needs a value")?.clone()),
+            "--quick" => quick = true,
+            "--workload" => workloads.push(it.next().ok_or("--workload needs a value")?.clone()),
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    let args = peer_protocol::Args {
+        backend: backend.ok_or("--backend is required")?,
+        url: url.ok_or("--url is required")?,
+        quick,
+        workloads,
+    };
+    match name.as_str() {
+        "raw" => raw_peer::run(&args).await,
+        other => Err(format!("unknown contender {other:?}").into()),
+    }
+}
+
 fn env_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_string())
 }
@@ -165,6 +198,15 @@ async fn main() -> ExitCode {
         let mode = argv.get(2).map_or("orm", String::as_str);
         let n = argv.get(3).and_then(|n| n.parse().ok()).unwrap_or(10_000);
         return match orm::run_loop(mode, n).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if argv.get(1).map(String::as_str) == Some("--contender") {
+        return match contender_main(&argv[2..]).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

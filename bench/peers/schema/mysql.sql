@@ -1,0 +1,41 @@
+-- The peers' schema and data on MySQL/MariaDB (see ../README.md). Statements end with ";" at a line end.
+DROP TABLE IF EXISTS comments;
+DROP TABLE IF EXISTS posts;
+DROP TABLE IF EXISTS users;
+CREATE TABLE users (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(50) NOT NULL,
+    email VARCHAR(100) NOT NULL,
+    age INT NOT NULL,
+    created_at DATETIME NOT NULL
+) ENGINE=InnoDB;
+CREATE TABLE posts (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    user_id BIGINT NOT NULL,
+    title VARCHAR(100) NOT NULL,
+    CONSTRAINT fk_posts_user FOREIGN KEY (user_id) REFERENCES users (id)
+) ENGINE=InnoDB;
+CREATE TABLE comments (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    post_id BIGINT NOT NULL,
+    body VARCHAR(100) NOT NULL,
+    CONSTRAINT fk_comments_post FOREIGN KEY (post_id) REFERENCES posts (id)
+) ENGINE=InnoDB;
+INSERT INTO users (id, name, email, age, created_at)
+    SELECT i, CONCAT('user ', i), CONCAT('user', i, '@example.com'), 18 + i % 60,
+           TIMESTAMP '2024-01-01 00:00:00' + INTERVAL i SECOND
+    FROM (SELECT a.x + 10 * b.x + 100 * c.x + 1000 * d.x + 1 AS i
+          FROM (SELECT 0 x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a,
+               (SELECT 0 x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b,
+               (SELECT 0 x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c,
+               (SELECT 0 x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+                UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) d) n
+    ORDER BY i;
+INSERT INTO posts (id, user_id, title)
+    SELECT id, (id - 1) DIV 10 + 1, CONCAT('post ', id) FROM users ORDER BY id;
+INSERT INTO comments (id, post_id, body)
+    SELECT id, (id - 1) DIV 10 + 1, CONCAT('comment ', id) FROM posts ORDER BY id;
+ANALYZE TABLE users, posts, comments;

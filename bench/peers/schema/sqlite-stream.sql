@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS stream_rows;
+CREATE TABLE stream_rows (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b VARCHAR(20) NOT NULL);
+INSERT INTO stream_rows (id, a, b)
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+    SELECT i, i % 1000, 'row ' || i FROM n;
