@@ -2,6 +2,7 @@
 //! mysql_async): select N rows into structs, and insert N rows in one
 //! multi-row INSERT inside a transaction. See README.md.
 
+mod aludel_peer;
 mod compile;
 mod data;
 mod eager;
@@ -9,6 +10,7 @@ mod harness;
 mod mysql;
 mod orm;
 mod peer_protocol;
+mod peers;
 mod postgres;
 mod raw_peer;
 mod sqlite;
@@ -23,18 +25,20 @@ use harness::{us, Row, Settings};
 pub const BENCH_DB: &str = "aludel_bench";
 
 const USAGE: &str = "usage: cargo run --release --manifest-path bench/Cargo.toml -- \
-[--backend sqlite|postgres|mysql]... [--quick] [--orm-only]
+[--backend sqlite|postgres|mysql]... [--quick] [--orm-only | --peers]
 
   --backend B   run only backend B (repeatable; default: all three)
   --quick       3 samples of 0.1 s instead of 7 of 0.5 s (a smoke run)
   --orm-only    only the ORM section (load N objects, Session flush)
+  --peers       the raw drivers, Aludel Core and ORM, Diesel, sqlx and SeaORM
+                side by side (bench/peers/README.md): tables, CSV and SVG chart
 
 Servers: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
 and BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test); the benchmark
 creates and drops a database named aludel_bench on each.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
     Mysql,
@@ -50,7 +54,16 @@ impl Kind {
         }
     }
 
-    fn title(self) -> &'static str {
+    /// The backend's name in the peer protocol.
+    pub(crate) fn key_peers(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+            Kind::Mysql => "mysql",
+        }
+    }
+
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Kind::Sqlite => "SQLite",
             Kind::Postgres => "PostgreSQL",
@@ -77,12 +90,14 @@ struct Args {
     backends: Vec<Kind>,
     quick: bool,
     orm_only: bool,
+    peers: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut backends = Vec::new();
     let mut quick = false;
     let mut orm_only = false;
+    let mut peers = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let value = match arg.as_str() {
@@ -92,6 +107,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--orm-only" => {
                 orm_only = true;
+                continue;
+            }
+            "--peers" => {
+                peers = true;
                 continue;
             }
             "-h" | "--help" => return Err(String::new()),
@@ -113,6 +132,7 @@ fn parse_args() -> Result<Args, String> {
         backends,
         quick,
         orm_only,
+        peers,
     })
 }
 
@@ -143,11 +163,13 @@ async fn contender_main(argv: &[String]) -> harness::Res<()> {
     };
     match name.as_str() {
         "raw" => raw_peer::run(&args).await,
+        "aludel-core" => aludel_peer::run(&args, false).await,
+        "aludel-orm" => aludel_peer::run(&args, true).await,
         other => Err(format!("unknown contender {other:?}").into()),
     }
 }
 
-fn env_url(var: &str, default: &str) -> String {
+pub(crate) fn env_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_string())
 }
 
@@ -239,6 +261,15 @@ async fn main() -> ExitCode {
             };
         }
     };
+    if args.peers {
+        return match peers::run(&args.backends, args.quick).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = if args.quick {
         Settings::quick()
     } else {
