@@ -77,6 +77,9 @@ struct Comment {
     body: String,
 }
 
+/// A post and its comments, as eager loading groups them.
+type PostWithComments = (Post, Vec<Comment>);
+
 fn user_cols() -> Vec<Expr> {
     let t = PeerUser::table();
     PeerUser::column_names().iter().map(|c| t.c(c)).collect()
@@ -325,12 +328,12 @@ async fn eager_core(engine: &Engine) -> Res<()> {
     for c in comments {
         by_post.entry(c.post_id).or_default().push(c);
     }
-    let mut by_user: HashMap<i64, Vec<(Post, Vec<Comment>)>> = HashMap::new();
+    let mut by_user: HashMap<i64, Vec<PostWithComments>> = HashMap::new();
     for p in posts {
         let cs = by_post.remove(&p.id).unwrap_or_default();
         by_user.entry(p.user_id).or_default().push((p, cs));
     }
-    let tree: Vec<(User, Vec<(Post, Vec<Comment>)>)> = users
+    let tree: Vec<(User, Vec<PostWithComments>)> = users
         .into_iter()
         .map(|u| {
             let ps = by_user.remove(&u.id).unwrap_or_default();

@@ -310,6 +310,11 @@ pub struct Session {
     /// One store per model type seen, and the type of each.
     pub(crate) stores: Vec<Box<dyn AnyStore>>,
     store_types: Vec<TypeId>,
+    /// The model operations of each store (for the flush's table order).
+    store_ops: Vec<&'static Ops>,
+    /// Something may need writing: an object was added, deleted or
+    /// borrowed mutably since the last flush. A flush without it is free.
+    dirty: bool,
     identity: IdentityMap,
     autoflush: bool,
     expire_on_commit: bool,
@@ -349,6 +354,8 @@ impl Session {
             generations: Vec::new(),
             stores: Vec::new(),
             store_types: Vec::new(),
+            store_ops: Vec::new(),
+            dirty: false,
             identity: IdentityMap::default(),
             autoflush: true,
             expire_on_commit: true,
@@ -448,6 +455,7 @@ impl Session {
             Some(i) => i as u32,
             None => {
                 self.store_types.push(id);
+                self.store_ops.push(ops::<T>());
                 self.stores.push(Box::new(Store::<T> {
                     objects: Vec::new(),
                 }));
@@ -531,6 +539,7 @@ impl Session {
 
     /// Track a new object; it is INSERTed at the next flush.
     pub fn add<T: Model>(&mut self, object: T) -> Key<T> {
+        self.dirty = true;
         self.insert_entry(object, None, State::Pending)
     }
 
@@ -596,6 +605,7 @@ impl Session {
         self.generations.clear();
         self.stores.clear();
         self.store_types.clear();
+        self.store_ops.clear();
         self.identity.clear();
         self.related.clear();
         self.raise.clear();
@@ -645,6 +655,7 @@ impl Session {
     /// [`ErrorKind::Config`] when the key is no longer in the Session.
     pub fn delete<T: Model>(&mut self, key: Key<T>) -> Result<()> {
         let slot = self.check(key)?;
+        self.dirty = true;
         let e = self.entries[slot].as_mut().expect("entry");
         if e.state == State::Pending {
             // Never written: just forget it.
@@ -763,6 +774,8 @@ impl Session {
     /// Before the first mutable borrow of a loaded object, keep its values
     /// to compare with at flush (and to restore at rollback).
     pub(crate) fn ensure_snapshot(&mut self, slot: usize) {
+        // A mutable borrow: the object may change.
+        self.dirty = true;
         let e = self.entries[slot].as_mut().expect("entry");
         if e.snapshot.is_none() && e.state != State::Pending {
             let snap: Snapshot = std::sync::Arc::new(self.stores[e.store as usize].values(e.index));
@@ -789,6 +802,9 @@ impl Session {
     /// The database's error, after the transaction was rolled back and the
     /// Session restored to its state before the failed flush; it stays usable.
     pub async fn flush(&mut self) -> Result<()> {
+        if !self.dirty && self.links.is_empty() && self.assoc_ops.is_empty() {
+            return Ok(());
+        }
         let res = match self.cascade_deletes().await {
             Ok(()) => {
                 let order = self.table_order();
@@ -800,14 +816,17 @@ impl Session {
             self.rollback().await?;
             return Err(e.context("flush failed and the session's transaction was rolled back"));
         }
+        // Objects borrowed mutably before stay candidates: only a new borrow
+        // can change them, and it sets the flag again.
+        self.dirty = false;
         Ok(())
     }
 
     /// Table names in foreign-key order (parents first) for the objects here.
     fn table_order(&self) -> Vec<String> {
         let mut md = MetaData::new();
-        for e in self.entries.iter().flatten() {
-            let _ = md.add((e.ops.table)().clone());
+        for ops in &self.store_ops {
+            let _ = md.add((ops.table)().clone());
         }
         md.sorted_tables()
             .into_iter()
@@ -1104,7 +1123,7 @@ impl Session {
         let per_row = cols.len().max(1);
         let chunk = (30_000 / per_row).clamp(1, 1000);
         for part in slots.chunks(chunk) {
-            let rows: Vec<Vec<(String, Expr)>> = part
+            let rows: Vec<Vec<(&str, Expr)>> = part
                 .iter()
                 .map(|&slot| {
                     let e = self.entries[slot].as_ref().expect("entry");
@@ -1113,7 +1132,7 @@ impl Session {
                         .into_iter()
                         .enumerate()
                         .filter(|(i, _)| Some(*i) != generated)
-                        .map(|(i, v)| (cols[i].to_string(), Expr::from(v)))
+                        .map(|(i, v)| (cols[i], Expr::from(v)))
                         .collect()
                 })
                 .collect();

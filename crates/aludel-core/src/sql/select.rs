@@ -389,40 +389,52 @@ impl Insert {
     pub fn values<I, S>(self, row: I) -> Self
     where
         I: IntoIterator<Item = (S, Expr)>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
         self.values_many([row])
     }
 
     /// Many rows in one statement; every row names the same columns, in
-    /// the first row's order.
+    /// the first row's order. Column names are compared, not copied: only
+    /// the first row's are kept.
     pub fn values_many<R, I, S>(mut self, rows: R) -> Self
     where
         R: IntoIterator<Item = I>,
         I: IntoIterator<Item = (S, Expr)>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
         let (mut cols, mut out) = match self.source {
             InsertSource::Rows(c, r) => (c, r),
             InsertSource::Select(..) => (Vec::new(), Vec::new()),
         };
+        let mut pairs: Vec<(S, Expr)> = Vec::new();
         for row in rows {
-            let mut pairs: Vec<(String, Expr)> =
-                row.into_iter().map(|(c, e)| (c.into(), e)).collect();
+            pairs.clear();
+            pairs.extend(row);
             if cols.is_empty() && out.is_empty() {
-                cols = pairs.iter().map(|(c, _)| c.clone()).collect();
+                cols = pairs.iter().map(|(c, _)| c.as_ref().to_string()).collect();
+            }
+            // The usual case: the row names the columns in order.
+            let in_order = pairs.len() == cols.len()
+                && pairs.iter().zip(&cols).all(|((n, _), c)| n.as_ref() == c);
+            if in_order {
+                out.push(pairs.drain(..).map(|(_, e)| e).collect());
+                continue;
             }
             let mut values = Vec::with_capacity(cols.len());
             for c in &cols {
-                match pairs.iter().position(|(n, _)| n == c) {
+                match pairs.iter().position(|(n, _)| n.as_ref() == c) {
                     Some(i) => values.push(pairs.swap_remove(i).1),
                     // A missing column in a later row is an error at compile
                     // time (the marker is a parameter no one can bind).
                     None => values.push(Expr::Param(format!("\u{0}missing column {c}"))),
                 }
             }
-            for (extra, _) in pairs {
-                values.push(Expr::Param(format!("\u{0}extra column {extra}")));
+            for (extra, _) in pairs.drain(..) {
+                values.push(Expr::Param(format!(
+                    "\u{0}extra column {}",
+                    extra.as_ref()
+                )));
             }
             out.push(values);
         }

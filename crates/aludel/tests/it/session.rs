@@ -594,3 +594,28 @@ async fn rust_side_defaults(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(rust_side_defaults);
+
+/// A flush with nothing to write sends nothing, however many objects the
+/// Session holds; a mutable borrow makes the next flush look again.
+async fn idle_flush_sends_nothing(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.add_all(["Ada", "Grace", "Linus"].map(author));
+    s.commit().await?;
+    let keys = Author::query(&mut s).all().await?;
+    let read: Vec<String> = keys.iter().map(|&k| s[k].name.clone()).collect();
+    assert_eq!(read.len(), 3);
+    let before = s.statement_count();
+    s.flush().await?;
+    Author::query(&mut s).count().await?; // autoflush first
+    assert_eq!(s.statement_count() - before, 1, "only the COUNT");
+    s[keys[0]].karma = 5;
+    let before = s.statement_count();
+    s.flush().await?;
+    assert_eq!(s.statement_count() - before, 1, "the UPDATE");
+    s.flush().await?;
+    assert_eq!(s.statement_count() - before, 1, "nothing new");
+    Ok(())
+}
+
+all_backends!(idle_flush_sends_nothing);
