@@ -431,10 +431,7 @@ impl Insert {
                 }
             }
             for (extra, _) in pairs.drain(..) {
-                values.push(Expr::Param(format!(
-                    "\u{0}extra column {}",
-                    extra.as_ref()
-                )));
+                values.push(Expr::Param(format!("\u{0}extra column {}", extra.as_ref())));
             }
             out.push(values);
         }
