@@ -273,6 +273,25 @@ impl RawConn {
         }
     }
 
+    /// `query`, with `before` (a BEGIN) run first: in the same round trip
+    /// on PostgreSQL, as a statement of its own elsewhere.
+    pub async fn query_after(
+        &mut self,
+        before: &str,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<QueryOutput> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => c.query_after(Some(before), sql, params).await,
+            #[allow(unreachable_patterns)]
+            _ => {
+                self.simple(before).await?;
+                self.query(sql, params).await
+            }
+        }
+    }
+
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
         match self {
             #[cfg(feature = "sqlite")]

@@ -173,42 +173,32 @@ impl PgConn {
     }
 
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
+        self.query_after(None, sql, params).await
+    }
+
+    /// Run `sql`, with `before` (a BEGIN) sent first in the same round trip:
+    /// tokio-postgres pipelines requests sent before their replies are read,
+    /// and the server runs them in order.
+    pub async fn query_after(
+        &mut self,
+        before: Option<&str>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<QueryOutput> {
         let (stmt, columns) = self.statement(sql).await?;
         check_count(&stmt, params)?;
-        let args = params.iter().map(PgValue);
-        if columns.is_empty() {
-            let n = self
-                .client
-                .execute_raw(&stmt, args)
-                .await
-                .map_err(map_error)?;
-            return Ok(QueryOutput {
-                columns,
-                rows: RowBuf::Rows(Vec::new()),
-                rows_affected: n,
-                last_insert_id: None,
-            });
+        let client = &self.client;
+        match before {
+            None => run_statement(client, &stmt, columns, params).await,
+            Some(first) => {
+                let (first, out) = tokio::join!(
+                    client.batch_execute(first),
+                    run_statement(client, &stmt, columns, params)
+                );
+                first.map_err(map_error)?;
+                out
+            }
         }
-        let stream = self
-            .client
-            .query_raw(&stmt, args)
-            .await
-            .map_err(map_error)?;
-        let mut stream = std::pin::pin!(stream);
-        // Rows stay in tokio-postgres's form; they are converted once, when
-        // the caller reads them (see `RowBuf`).
-        let mut raw = Vec::new();
-        while let Some(r) = stream.next().await {
-            raw.push(r.map_err(map_error)?);
-        }
-        let rows = raw;
-        let affected = stream.rows_affected().unwrap_or(rows.len() as u64);
-        Ok(QueryOutput {
-            columns,
-            rows: RowBuf::Pg(rows),
-            rows_affected: affected,
-            last_insert_id: None,
-        })
     }
 
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
@@ -567,6 +557,40 @@ impl From<crate::value::DecodeError> for BoxErr {
     fn from(e: crate::value::DecodeError) -> Self {
         e.0.into()
     }
+}
+
+/// Execute a prepared statement and collect its rows.
+async fn run_statement(
+    client: &Client,
+    stmt: &Statement,
+    columns: Columns,
+    params: &[Value],
+) -> Result<QueryOutput> {
+    let args = params.iter().map(PgValue);
+    if columns.is_empty() {
+        let n = client.execute_raw(stmt, args).await.map_err(map_error)?;
+        return Ok(QueryOutput {
+            columns,
+            rows: RowBuf::Rows(Vec::new()),
+            rows_affected: n,
+            last_insert_id: None,
+        });
+    }
+    let stream = client.query_raw(stmt, args).await.map_err(map_error)?;
+    let mut stream = std::pin::pin!(stream);
+    // Rows stay in tokio-postgres's form; they are converted once, when
+    // the caller reads them (see `RowBuf`).
+    let mut rows = Vec::new();
+    while let Some(r) = stream.next().await {
+        rows.push(r.map_err(map_error)?);
+    }
+    let affected = stream.rows_affected().unwrap_or(rows.len() as u64);
+    Ok(QueryOutput {
+        columns,
+        rows: RowBuf::Pg(rows),
+        rows_affected: affected,
+        last_insert_id: None,
+    })
 }
 
 pub(crate) fn map_error(e: tokio_postgres::Error) -> Error {

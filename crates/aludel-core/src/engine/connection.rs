@@ -272,14 +272,37 @@ impl Connection {
 
     async fn run_query(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult> {
         self.statements += 1;
-        self.prepare().await.map_err(|e| e.or_sql(sql))?;
+        self.flush_pending().await.map_err(|e| e.or_sql(sql))?;
+        // Autobegin: the BEGIN goes with the statement (one round trip on
+        // PostgreSQL, which pipelines them).
+        let begin =
+            (!self.autocommit && !self.in_transaction()).then(|| self.engine.dialect.begin_sql());
         let engine = self.engine.clone();
         let span = observe::span(&engine, sql);
         let start = Instant::now();
         tracing::trace!(target: "aludel::engine", parent: &span, parameters = ?values, "bound parameters");
         let obj = self.obj();
         obj.flags.in_flight = true;
-        let res = obj.raw.query(sql, values).instrument(span.clone()).await;
+        let res = match begin {
+            None => obj.raw.query(sql, values).instrument(span.clone()).await,
+            Some(first) => {
+                // Set before sending: if this future is dropped mid-BEGIN,
+                // checkin still rolls back.
+                obj.flags.txn_open = true;
+                let begin_span = observe::span(&engine, first);
+                observe::finish(&engine, &begin_span, first, start, None);
+                let res = obj
+                    .raw
+                    .query_after(first, sql, values)
+                    .instrument(span.clone())
+                    .await;
+                if res.is_err() {
+                    obj.flags.txn_open = obj.raw.server_in_transaction().unwrap_or(true);
+                }
+                res
+            }
+        };
+        let obj = self.obj();
         obj.flags.in_flight = false;
         observe::finish(&engine, &span, sql, start, res.as_ref().err());
         self.after_error(res)
