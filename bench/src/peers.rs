@@ -240,6 +240,28 @@ fn command(
     cmd
 }
 
+/// Sync Diesel's MySQL backend links the C client library: install
+/// Debian's package when it is missing (bench/peers/diesel/README.md).
+fn ensure_mysql_client_library() {
+    let present = Command::new("dpkg")
+        .args(["-s", "libmariadb-dev-compat"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return;
+    }
+    eprintln!("[peers] installing libmariadb-dev-compat and libmariadb-dev for Diesel's MySQL backend");
+    let _ = Command::new("apt-get").arg("update").status();
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "libmariadb-dev-compat", "libmariadb-dev"])
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("[peers] could not install the MySQL client library; Diesel may not build");
+    }
+}
+
 /// Build the peer projects first, showing cargo's progress.
 fn build_peers() -> Vec<&'static str> {
     let mut ok = Vec::new();
@@ -258,6 +280,9 @@ fn build_peers() -> Vec<&'static str> {
         if !manifest.exists() {
             eprintln!("[peers] {p}: no project at {}; skipped", manifest.display());
             continue;
+        }
+        if *p == "diesel" {
+            ensure_mysql_client_library();
         }
         eprintln!("[peers] building {p} (first time: several minutes)");
         let status = Command::new("cargo")

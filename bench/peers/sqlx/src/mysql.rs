@@ -17,6 +17,7 @@ eager_in_lists!();
 pub async fn connect(url: &str) -> Res<Pool<Db>> {
     Ok(MySqlPoolOptions::new()
         .max_connections(5)
+        .test_before_acquire(false)
         .connect(url)
         .await?)
 }

@@ -14,7 +14,11 @@ shared_workloads!(Postgres, "$1");
 
 /// The pool (5 connections); sqlx's default statement cache.
 pub async fn connect(url: &str) -> Res<Pool<Db>> {
-    Ok(PgPoolOptions::new().max_connections(5).connect(url).await?)
+    Ok(PgPoolOptions::new()
+        .max_connections(5)
+        .test_before_acquire(false)
+        .connect(url)
+        .await?)
 }
 
 /// Users `id <= 100`, their posts (`user_id = ANY($1)`), those posts'

@@ -26,6 +26,7 @@ pub async fn connect(url: &str) -> Res<Pool<Db>> {
     let options = SqliteConnectOptions::new().filename(&path);
     Ok(SqlitePoolOptions::new()
         .max_connections(5)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?)
 }
