@@ -219,11 +219,24 @@ impl Error {
     }
 }
 
+/// How much of a statement an error's message shows.
+const SQL_SHOWN: usize = 600;
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)?;
         if let Some(sql) = &self.inner.sql {
-            write!(f, "\n[SQL: {sql}]")?;
+            // A multi-row INSERT can be megabytes: show its start (the whole
+            // statement stays available from `sql()`).
+            match sql.char_indices().nth(SQL_SHOWN) {
+                Some((cut, _)) => write!(
+                    f,
+                    "\n[SQL: {} … ({} more characters)]",
+                    &sql[..cut],
+                    sql[cut..].chars().count()
+                )?,
+                None => write!(f, "\n[SQL: {sql}]")?,
+            }
         }
         Ok(())
     }
@@ -253,5 +266,22 @@ impl std::error::Error for Error {
             .source
             .as_ref()
             .map(|e| &**e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_statements_are_shortened_in_the_message_only() {
+        let sql = format!("INSERT INTO t (a) VALUES {}", vec!["(?)"; 1000].join(", "));
+        let e = Error::new(ErrorKind::Syntax, "near \"x\"").with_sql(sql.clone());
+        let shown = e.to_string();
+        assert!(shown.starts_with("near \"x\"\n[SQL: INSERT INTO t (a) VALUES (?), (?)"));
+        assert!(shown.ends_with(&format!(" … ({} more characters)]", sql.len() - SQL_SHOWN)));
+        assert_eq!(e.sql(), Some(sql.as_str()));
+        let short = Error::new(ErrorKind::Syntax, "bad").with_sql("SELECT 1");
+        assert_eq!(short.to_string(), "bad\n[SQL: SELECT 1]");
     }
 }

@@ -395,14 +395,15 @@ impl Session {
             (RelKind::ManyToOne, Some(t)) => {
                 self.try_get(t)?;
                 let holder_pos = position::<P>(&r.parent_col)?;
-                self.links
-                    .retain(|l| !(l.holder == holder.slot && l.holder_pos == holder_pos));
-                self.links.push(Link {
-                    holder: holder.slot,
-                    holder_pos,
-                    target: t.slot,
-                    target_pos: position::<C>(&r.child_col)?,
-                });
+                self.links.insert(
+                    (holder.slot, holder_pos),
+                    Link {
+                        holder: holder.slot,
+                        holder_pos,
+                        target: t.slot,
+                        target_pos: position::<C>(&r.child_col)?,
+                    },
+                );
             }
             (RelKind::ManyToOne, None) => {
                 self.clear_fk::<P>(holder.slot, &r.parent_col, rel.model(), rel.name())?;
@@ -467,7 +468,7 @@ impl Session {
             }
             _ => {
                 self.clear_fk::<C>(child.slot, &r.child_col, rel.model(), rel.name())?;
-                self.links.retain(|l| l.holder != child.slot);
+                self.links.retain(|_, l| l.holder != child.slot);
             }
         }
         if let Some(list) = self.related.get_mut(&(parent.slot, rel.name())) {
@@ -510,15 +511,17 @@ impl Session {
             }
             None => {
                 debug_assert!(kind != RelKind::ManyToOne);
+                // One link per foreign key column: a later write replaces it.
                 let holder_pos = position::<C>(&r.child_col)?;
-                self.links
-                    .retain(|l| !(l.holder == child.slot && l.holder_pos == holder_pos));
-                self.links.push(Link {
-                    holder: child.slot,
-                    holder_pos,
-                    target: parent.slot,
-                    target_pos: position::<P>(&r.parent_col)?,
-                });
+                self.links.insert(
+                    (child.slot, holder_pos),
+                    Link {
+                        holder: child.slot,
+                        holder_pos,
+                        target: parent.slot,
+                        target_pos: position::<P>(&r.parent_col)?,
+                    },
+                );
             }
         }
         Ok(())
@@ -587,8 +590,7 @@ impl Session {
             .with_column(Some(column.to_string())));
         }
         let pos = position::<T>(column)?;
-        self.links
-            .retain(|l| !(l.holder == slot && l.holder_pos == pos));
+        self.links.remove(&(slot, pos));
         self.set_object_value(slot, pos, Value::Null)
     }
 
@@ -604,8 +606,8 @@ impl Session {
     /// row not inserted yet waits) and, `strict`, before the UPDATEs.
     pub(crate) fn resolve_links(&mut self, table: Option<&str>, strict: bool) -> Result<()> {
         let links = std::mem::take(&mut self.links);
-        let mut keep = Vec::new();
-        for l in links {
+        let mut keep = FastMap::default();
+        for (k, l) in links {
             let Some(holder) = self.entries[l.holder as usize].as_ref() else {
                 continue;
             };
@@ -613,7 +615,7 @@ impl Session {
                 continue;
             }
             if table.is_some_and(|t| (holder.ops.table)().name() != t) {
-                keep.push(l);
+                keep.insert(k, l);
                 continue;
             }
             let Some(target) = self.entries[l.target as usize].as_ref() else {
@@ -622,7 +624,7 @@ impl Session {
             let v = self.stores[target.store as usize].value_at(target.index, l.target_pos);
             if target.state == State::Pending && !strict {
                 // Its INSERT comes later (a row of the same table).
-                keep.push(l);
+                keep.insert(k, l);
                 continue;
             }
             if target.state == State::Pending || v.is_null() {
@@ -710,8 +712,9 @@ impl Session {
     /// The pending objects among `slots` whose foreign key waits for another
     /// pending object (of the same table: a self-referential link).
     pub(crate) fn blocked_by_links(&self, slots: &[usize]) -> FastSet<usize> {
+        let slots: FastSet<usize> = slots.iter().copied().collect();
         self.links
-            .iter()
+            .values()
             .filter(|l| {
                 self.entries[l.target as usize]
                     .as_ref()

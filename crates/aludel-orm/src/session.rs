@@ -330,7 +330,7 @@ pub struct Session {
     /// Lazy loads run so far per relationship (a growing count hints at N+1).
     pub(crate) lazy_loads: HashMap<&'static str, u64>,
     /// Foreign keys to set at flush, from writes through relationships.
-    pub(crate) links: Vec<crate::related::Link>,
+    pub(crate) links: FastMap<(u32, usize), crate::related::Link>,
     /// Association rows to write at flush.
     pub(crate) assoc_ops: Vec<crate::related::AssocOp>,
 }
@@ -364,7 +364,7 @@ impl Session {
             raise: FastSet::default(),
             raise_on_lazy: false,
             lazy_loads: HashMap::new(),
-            links: Vec::new(),
+            links: FastMap::default(),
             assoc_ops: Vec::new(),
         }
     }
@@ -1064,20 +1064,20 @@ impl Session {
             let e = self.entries[slot].as_mut().expect("entry");
             for (column, make) in (e.ops.defaults)() {
                 if let Some(i) = (e.ops.columns)().iter().position(|c| c == column) {
-                    if self.stores[e.store as usize].values(e.index)[i].is_null() {
+                    if self.stores[e.store as usize].value_at(e.index, i).is_null() {
                         self.stores[e.store as usize].set(e.index, i, make())?;
                     }
                 }
             }
             if let Some(v) = (e.ops.version)() {
-                if self.stores[e.store as usize].values(e.index)[v].as_i64() == Some(0) {
+                if self.stores[e.store as usize].value_at(e.index, v).as_i64() == Some(0) {
                     self.stores[e.store as usize].set(e.index, v, Value::I64(1))?;
                 }
             }
         }
         let generates = |s: &Self, slot: usize| {
             let e = s.entries[slot].as_ref().expect("entry");
-            auto_pos.is_some_and(|i| is_unset(&s.stores[e.store as usize].values(e.index)[i]))
+            auto_pos.is_some_and(|i| is_unset(&s.stores[e.store as usize].value_at(e.index, i)))
         };
         let (gen, given): (Vec<usize>, Vec<usize>) =
             slots.iter().partition(|&&s| generates(self, s));
