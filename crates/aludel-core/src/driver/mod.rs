@@ -337,6 +337,42 @@ impl RawConn {
     /// The server's real transaction state where the driver exposes it
     /// (SQLite's autocommit flag, MySQL's SERVER_STATUS_IN_TRANS); `None`
     /// where it does not (tokio-postgres keeps ReadyForQuery's status private).
+    /// Whether statements open transactions by themselves here (MySQL with
+    /// the session's autocommit off), so no BEGIN is sent before them.
+    pub fn implicit_transactions(&self) -> bool {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(_) => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The session's autocommit where the connection has one to switch
+    /// (MySQL), as last set.
+    pub fn server_autocommit(&self) -> Option<bool> {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => Some(c.autocommit()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Put the session's autocommit in the state the next statement needs
+    /// (MySQL; a no-op elsewhere). Sends a statement only on a change.
+    pub async fn ensure_autocommit(&mut self, on: bool) -> Result<()> {
+        match self {
+            #[cfg(feature = "mysql")]
+            RawConn::Mysql(c) => c.ensure_autocommit(on).await,
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = on;
+                Ok(())
+            }
+        }
+    }
+
     pub fn server_in_transaction(&self) -> Option<bool> {
         match self {
             #[cfg(feature = "sqlite")]

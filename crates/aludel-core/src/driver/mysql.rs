@@ -87,6 +87,8 @@ fn parse_num(key: &str, v: &str) -> Result<u64> {
 
 pub(crate) struct MyConn {
     conn: Conn,
+    /// The session's `autocommit` as last set (the server starts with 1).
+    autocommit: bool,
     columns: std::collections::HashMap<String, Columns>,
 }
 
@@ -104,6 +106,7 @@ pub(crate) async fn connect(opts: &MyOptions) -> Result<MyConn> {
         Ok(Ok(conn)) => Ok(MyConn {
             conn,
             columns: Default::default(),
+            autocommit: true,
         }),
         Ok(Err(e)) => {
             let detail = match &e {
@@ -424,6 +427,27 @@ impl MyConn {
 
     pub async fn ping(&mut self) -> Result<()> {
         self.conn.ping().await.map_err(map_error)
+    }
+
+    /// The session's `autocommit` as last set.
+    pub fn autocommit(&self) -> bool {
+        self.autocommit
+    }
+
+    /// Set the session's `autocommit` if it differs: off, every statement
+    /// opens a transaction by itself (no START TRANSACTION round trip, as
+    /// Python's MySQL drivers run), on for one-off autocommit statements.
+    pub async fn ensure_autocommit(&mut self, on: bool) -> Result<()> {
+        if self.autocommit != on {
+            let sql = if on {
+                "SET autocommit = 1"
+            } else {
+                "SET autocommit = 0"
+            };
+            self.conn.query_drop(sql).await.map_err(map_error)?;
+            self.autocommit = on;
+        }
+        Ok(())
     }
 
     /// The server's own in-transaction flag from the last OK packet; `None`

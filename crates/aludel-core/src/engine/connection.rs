@@ -274,9 +274,20 @@ impl Connection {
         self.statements += 1;
         self.flush_pending().await.map_err(|e| e.or_sql(sql))?;
         // Autobegin: the BEGIN goes with the statement (one round trip on
-        // PostgreSQL, which pipelines them).
-        let begin =
+        // PostgreSQL, which pipelines them), or is not sent at all where the
+        // statement opens the transaction itself (MySQL, autocommit off).
+        let mut begin =
             (!self.autocommit && !self.in_transaction()).then(|| self.engine.dialect.begin_sql());
+        if self.obj().raw.implicit_transactions() {
+            let autocommit = self.autocommit;
+            self.set_server_autocommit(autocommit)
+                .await
+                .map_err(|e| e.or_sql(sql))?;
+            if begin.take().is_some() {
+                // Set before sending: the statement opens the transaction.
+                self.obj().flags.txn_open = true;
+            }
+        }
         let engine = self.engine.clone();
         let span = observe::span(&engine, sql);
         let start = Instant::now();
@@ -310,6 +321,28 @@ impl Connection {
             .map_err(|e| e.or_sql(sql))
     }
 
+    /// Put the server session's autocommit where this connection's mode
+    /// wants it (MySQL); echoed like the other control statements.
+    async fn set_server_autocommit(&mut self, on: bool) -> Result<()> {
+        let engine = self.engine.clone();
+        let sql = if on {
+            "SET autocommit = 1"
+        } else {
+            "SET autocommit = 0"
+        };
+        let obj = self.obj();
+        if obj.raw.server_autocommit() != Some(!on) {
+            return Ok(()); // already so (or nothing to switch)
+        }
+        obj.flags.in_flight = true;
+        let span = observe::span(&engine, sql);
+        let start = Instant::now();
+        let res = obj.raw.ensure_autocommit(on).instrument(span.clone()).await;
+        obj.flags.in_flight = false;
+        observe::finish(&engine, &span, sql, start, res.as_ref().err());
+        self.after_error(res)
+    }
+
     /// Note a lost connection: this one is discarded on return, and every
     /// older pooled connection is invalidated.
     fn after_error<T>(&mut self, res: Result<T>) -> Result<T> {
@@ -325,6 +358,15 @@ impl Connection {
     /// Send what dropped transaction objects owe, then autobegin.
     async fn prepare(&mut self) -> Result<()> {
         self.flush_pending().await?;
+        if self.obj().raw.implicit_transactions() {
+            let autocommit = self.autocommit;
+            self.set_server_autocommit(autocommit).await?;
+            if !autocommit && !self.in_transaction() {
+                // The statement about to be sent opens the transaction.
+                self.obj().flags.txn_open = true;
+            }
+            return Ok(());
+        }
         if !self.autocommit && !self.in_transaction() {
             self.begin_raw().await?;
         }

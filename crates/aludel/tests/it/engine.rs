@@ -255,3 +255,101 @@ async fn raw_commit_then_return(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(implicit_commit_around_ddl, raw_commit_then_return);
+
+/// Autobegin and the one-off autocommit path share pooled connections. On
+/// MySQL the transaction is opened by the first statement itself (the
+/// session's autocommit is off: no START TRANSACTION round trip), so the
+/// connection must switch autocommit back on for `Engine::execute`, and off
+/// again for the next transaction; on PostgreSQL the BEGIN travels with the
+/// first statement. Either way: rolled back stays rolled back, autocommitted
+/// stays committed, whatever the connection did before.
+async fn autobegin_and_autocommit_share_connections(db: TestDb) -> aludel::Result<()> {
+    let engine = db.builder().pool_size(1).max_overflow(0).build()?;
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('rolled back')"), ())
+        .await?;
+    assert!(conn.in_transaction(), "the INSERT opened a transaction");
+    conn.rollback().await?;
+    drop(conn);
+    engine
+        .execute(
+            text("INSERT INTO items (name) VALUES ('autocommitted')"),
+            (),
+        )
+        .await?;
+    let mut conn = engine.connect().await?;
+    conn.execute(
+        text("INSERT INTO items (name) VALUES ('rolled back too')"),
+        (),
+    )
+    .await?;
+    conn.rollback().await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('committed')"), ())
+        .await?;
+    conn.commit().await?;
+    drop(conn);
+    engine
+        .execute(
+            text("INSERT INTO items (name) VALUES ('autocommitted again')"),
+            (),
+        )
+        .await?;
+    let other = db.engine();
+    let mut check = other.connect().await?;
+    assert_eq!(
+        names(&mut check).await?,
+        ["autocommitted", "committed", "autocommitted again"]
+    );
+    check.rollback().await?;
+    Ok(())
+}
+
+all_backends!(autobegin_and_autocommit_share_connections);
+
+/// On MySQL a transaction costs no START TRANSACTION: on a pooled
+/// connection whose autocommit is already off, two transactions send only
+/// their statements and COMMITs; `Engine::execute` in between switches
+/// autocommit on once, and the next transaction switches it off once.
+async fn mysql_transactions_begin_implicitly(db: TestDb) -> aludel::Result<()> {
+    if db.kind != Kind::Mysql {
+        return Ok(());
+    }
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .max_overflow(0)
+        .echo(true)
+        .build()?;
+    let mut conn = engine.connect().await?;
+    setup_table(&db, &mut conn).await?;
+    drop(conn);
+    let count = |log: &str, what: &str| log.matches(&format!("aludel::engine: {what}")).count();
+    crate::observe::start_capture(tracing::Level::INFO);
+    for _ in 0..2 {
+        let mut conn = engine.connect().await?;
+        conn.execute(text("INSERT INTO items (name) VALUES ('x')"), ())
+            .await?;
+        conn.commit().await?;
+    }
+    let log = crate::observe::take_capture();
+    assert!(!log.contains("START TRANSACTION"), "{log}");
+    assert_eq!(count(&log, "SET autocommit"), 0, "already off: {log}");
+    assert_eq!(count(&log, "COMMIT"), 2, "{log}");
+
+    crate::observe::start_capture(tracing::Level::INFO);
+    engine
+        .execute(text("INSERT INTO items (name) VALUES ('y')"), ())
+        .await?;
+    let mut conn = engine.connect().await?;
+    conn.execute(text("INSERT INTO items (name) VALUES ('z')"), ())
+        .await?;
+    conn.commit().await?;
+    let log = crate::observe::take_capture();
+    assert_eq!(count(&log, "SET autocommit = 1"), 1, "{log}");
+    assert_eq!(count(&log, "SET autocommit = 0"), 1, "{log}");
+    assert!(!log.contains("START TRANSACTION"), "{log}");
+    Ok(())
+}
+
+server_backends!(mysql_transactions_begin_implicitly);
