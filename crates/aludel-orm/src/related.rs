@@ -54,6 +54,21 @@ fn position<T: Model>(column: &str) -> Result<usize> {
 }
 
 impl Session {
+    /// The relationship's join columns, found once per Session (appending
+    /// thousands of children resolves the same foreign key each time).
+    fn resolved<P: Model, C: Model, M>(
+        &mut self,
+        rel: Relationship<P, C, M>,
+    ) -> Result<std::sync::Arc<Resolved>> {
+        let key = (std::any::TypeId::of::<P>(), rel.name());
+        if let Some(r) = self.resolved.get(&key) {
+            return Ok(r.clone());
+        }
+        let r = std::sync::Arc::new(rel.resolve()?);
+        self.resolved.insert(key, r.clone());
+        Ok(r)
+    }
+
     /// The related objects of `key` through `rel`, loading them if this
     /// Session has not yet (one SELECT; the result is cached, so a second
     /// call runs none). `Vec<Key<C>>` for collections, `Option<Key<C>>`
@@ -178,7 +193,7 @@ impl Session {
         parents: &[Key<P>],
         rel: Relationship<P, C, M>,
     ) -> Result<Vec<Key<C>>> {
-        let r = rel.resolve()?;
+        let r = self.resolved(rel)?;
         let parent_pos = position::<P>(&r.parent_col)?;
         let child_pos = position::<C>(&r.child_col)?;
         // Parents by the value they join on.
@@ -284,22 +299,22 @@ impl Session {
         many: bool,
         row: &mut Row,
         offset: usize,
+        plan: &RowPlan,
     ) -> Result<()> {
-        let list_key = (parent.slot, name);
-        self.related.entry(list_key).or_default();
-        let cols = C::column_names();
         let missing = C::primary_key_positions()
             .iter()
             .any(|&i| row.value(offset + i).is_ok_and(Value::is_null));
-        if missing {
-            return Ok(());
-        }
-        let plan = RowPlan::from_positions((offset..offset + cols.len()).map(Some).collect());
-        let child = C::from_row_planned(row, &plan)?;
-        let key = self.adopt(vec![child])[0];
-        let list = self.related.entry(list_key).or_default();
-        if !list.contains(&key.slot) && (many || list.is_empty()) {
-            list.push(key.slot);
+        let child = if missing {
+            None
+        } else {
+            let object = C::from_row_planned(row, plan)?;
+            Some(self.adopt_one(object).slot)
+        };
+        let list = self.related.entry((parent.slot, name)).or_default();
+        if let Some(c) = child {
+            if !list.contains(&c) && (many || list.is_empty()) {
+                list.push(c);
+            }
         }
         Ok(())
     }
@@ -354,7 +369,7 @@ impl Session {
     ) -> Result<()> {
         self.try_get(parent)?;
         self.try_get(child)?;
-        let r = rel.resolve()?;
+        let r = self.resolved(rel)?;
         self.link(parent, rel.kind(), &r, child)?;
         if let Some(list) = self.related.get_mut(&(parent.slot, rel.name())) {
             if !list.contains(&child.slot) {
@@ -390,7 +405,7 @@ impl Session {
         target: Option<Key<C>>,
     ) -> Result<()> {
         self.try_get(holder)?;
-        let r = rel.resolve()?;
+        let r = self.resolved(rel)?;
         match (rel.kind(), target) {
             (RelKind::ManyToOne, Some(t)) => {
                 self.try_get(t)?;
@@ -460,7 +475,7 @@ impl Session {
     ) -> Result<()> {
         self.try_get(parent)?;
         self.try_get(child)?;
-        let r = rel.resolve()?;
+        let r = self.resolved(rel)?;
         match rel.kind() {
             RelKind::ManyToMany => self.unlink_many_to_many(parent, rel, child)?,
             _ if rel.cascades().delete_orphan => {
@@ -533,8 +548,8 @@ impl Session {
         rel: Relationship<P, C, M>,
         child: Key<C>,
     ) -> Result<()> {
-        let r = rel.resolve()?;
-        let Some((table, to_p, to_c)) = r.through else {
+        let r = self.resolved(rel)?;
+        let Some((table, to_p, to_c)) = r.through.clone() else {
             return Ok(());
         };
         // Not yet flushed: forget the pending insert instead.

@@ -495,14 +495,15 @@ pub trait JoinedLoad<P>: Send + Sync {
     /// when the load must run as a separate SELECT instead (self-referential
     /// or many-to-many).
     fn join(&self) -> Result<Option<crate::session::JoinSpec>>;
-    /// Take the related object out of `row` (its columns start at `offset`)
-    /// and record it for the parent in `slot`.
+    /// Take the related object out of `row` (its columns start at `offset`
+    /// and decode with `plan`) and record it for `parent`.
     fn take(
         &self,
         session: &mut Session,
         parent: Key<P>,
         row: &mut aludel_core::Row,
         offset: usize,
+        plan: &aludel_core::RowPlan,
     ) -> Result<()>;
     /// Mark the relationship loaded for every parent (after all rows), and
     /// run chained options on the related objects.
@@ -700,8 +701,9 @@ impl<P: Model, C: Model, M: Cardinality> JoinedLoad<P> for Joined<P, C, M> {
         parent: Key<P>,
         row: &mut aludel_core::Row,
         offset: usize,
+        plan: &aludel_core::RowPlan,
     ) -> Result<()> {
-        session.take_joined::<P, C>(parent, self.rel.name, M::MANY, row, offset)
+        session.take_joined::<P, C>(parent, self.rel.name, M::MANY, row, offset, plan)
     }
 
     fn finish<'a>(

@@ -333,6 +333,9 @@ pub struct Session {
     pub(crate) links: FastMap<(u32, usize), crate::related::Link>,
     /// Association rows to write at flush.
     pub(crate) assoc_ops: Vec<crate::related::AssocOp>,
+    /// Relationships' join columns, by declaring model and name.
+    pub(crate) resolved:
+        FastMap<(TypeId, &'static str), std::sync::Arc<crate::relationship::Resolved>>,
 }
 
 impl fmt::Debug for Session {
@@ -366,6 +369,7 @@ impl Session {
             lazy_loads: HashMap::new(),
             links: FastMap::default(),
             assoc_ops: Vec::new(),
+            resolved: FastMap::default(),
         }
     }
 
@@ -497,11 +501,19 @@ impl Session {
     /// Drop the entry in `slot` and its object; its keys stop resolving.
     fn forget(&mut self, slot: usize) {
         if let Some(e) = self.entries[slot].take() {
-            let s = slot as u32;
-            self.related.retain(|(owner, _), _| *owner != s);
+            self.forget_related(slot as u32, e.ops);
             self.stores[e.store as usize].remove(e.index);
         }
         self.generations[slot] += 1;
+    }
+
+    /// Drop the loaded relationships of the object in `slot` (one lookup
+    /// per relationship its model declares; lists of other objects that
+    /// still name the slot are filtered when read).
+    fn forget_related(&mut self, slot: u32, ops: &'static Ops) {
+        for rel in (ops.relationships)() {
+            self.related.remove(&(slot, rel.name()));
+        }
     }
 
     fn insert_entry<T: Model>(
@@ -633,8 +645,8 @@ impl Session {
         let e = self.entries[slot].as_mut().expect("entry");
         if e.state != State::Pending {
             e.expired = true;
-            let s = slot as u32;
-            self.related.retain(|(owner, _), _| *owner != s);
+            let ops = e.ops;
+            self.forget_related(slot as u32, ops);
         }
         Ok(())
     }
@@ -1250,32 +1262,32 @@ impl Session {
     /// Keys of a query's rows: an object already here keeps its pending
     /// changes (SQLAlchemy's identity map), unless it is expired.
     pub(crate) fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
-        let mut keys = Vec::with_capacity(rows.len());
         self.entries.reserve(rows.len());
         self.generations.reserve(rows.len());
         self.identity.reserve(rows.len());
-        for obj in rows {
-            // The snapshot is taken lazily, at the first mutable borrow:
-            // objects only read never pay for one.
-            let id = identity_of_object(&obj);
-            if let Some(&slot) = self.identity.get(&id) {
-                let key = self.key_at(slot);
-                if let Some(e) = self.entries[slot as usize].as_mut() {
-                    if e.expired {
-                        e.committed = None;
-                        e.snapshot = None;
-                        e.expired = false;
-                        self.replace_object(slot as usize, obj);
-                    }
-                    keys.push(key);
-                    continue;
+        rows.into_iter().map(|obj| self.adopt_one(obj)).collect()
+    }
+
+    /// The key of one loaded row (see [`adopt`](Session::adopt)).
+    pub(crate) fn adopt_one<T: Model>(&mut self, obj: T) -> Key<T> {
+        // The snapshot is taken lazily, at the first mutable borrow:
+        // objects only read never pay for one.
+        let id = identity_of_object(&obj);
+        if let Some(&slot) = self.identity.get(&id) {
+            let key = self.key_at(slot);
+            if let Some(e) = self.entries[slot as usize].as_mut() {
+                if e.expired {
+                    e.committed = None;
+                    e.snapshot = None;
+                    e.expired = false;
+                    self.replace_object(slot as usize, obj);
                 }
+                return key;
             }
-            let key = self.insert_entry(obj, None, State::Persistent);
-            self.identity.insert(id, key.slot);
-            keys.push(key);
         }
-        keys
+        let key = self.insert_entry(obj, None, State::Persistent);
+        self.identity.insert(id, key.slot);
+        key
     }
 }
 
@@ -1495,7 +1507,8 @@ impl<T: Model> ModelQuery<'_, T> {
         let t = T::table();
         let mut cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
         let mut stmt = self.select.clone();
-        let mut offsets = Vec::new();
+        // Where each related model's columns start, and its decoding plan.
+        let mut related_plans = Vec::new();
         // The query's own order, then parents by key (kept together), then
         // related objects by key, as the other loaders give them.
         let mut order: Vec<Expr> = T::primary_key_positions()
@@ -1504,7 +1517,13 @@ impl<T: Model> ModelQuery<'_, T> {
             .collect();
         for (_, (table, on, related, related_order)) in joins {
             stmt = stmt.left_join_on(*table, on.clone());
-            offsets.push(cols.len());
+            let offset = cols.len();
+            related_plans.push((
+                offset,
+                aludel_core::RowPlan::from_positions(
+                    (offset..offset + related.len()).map(Some).collect(),
+                ),
+            ));
             cols.extend(related.iter().cloned());
             order.extend(related_order.iter().cloned());
         }
@@ -1516,13 +1535,13 @@ impl<T: Model> ModelQuery<'_, T> {
         let mut seen = FastSet::default();
         for mut row in rows {
             let parent = T::from_row_planned(&mut row, &plan)?;
-            let key = self.session.adopt(vec![parent])[0];
+            let key = self.session.adopt_one(parent);
             if seen.insert(key.slot) {
                 keys.push(key);
             }
-            for ((i, _), &offset) in joins.iter().zip(&offsets) {
+            for ((i, _), (offset, plan)) in joins.iter().zip(&related_plans) {
                 let j = self.options[*i].joined().expect("joined option");
-                j.take(self.session, key, &mut row, offset)?;
+                j.take(self.session, key, &mut row, *offset, plan)?;
             }
         }
         Ok(keys)
