@@ -1,0 +1,134 @@
+//! Aludel's migrations: Alembic's model in Rust.
+//!
+//! A migration is a [`Revision`]: a 12-hex id, the ids it revises (none
+//! for the first, several for a merge), a message, a creation date, and
+//! `upgrade` / `downgrade` bodies that record [`Ops`]. [`Revisions`] checks
+//! a set of them (duplicate ids, missing down revisions, cycles) and
+//! answers graph questions (heads, bases, branch points, what an upgrade or
+//! a downgrade runs, in Alembic's order). [`Runner`] applies them to a
+//! database and keeps the applied heads in `alembic_version`, exactly as
+//! Alembic does, so a database can move between the two tools.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_migrate::Result<()> {
+//! use aludel_core::schema::{Column, SqlType, Table};
+//! use aludel_core::{params, text};
+//! use aludel_migrate::{Ops, Revision, Revisions, Runner};
+//!
+//! pub const CREATE_ACCOUNT: Revision = Revision::new("1975ea83b712", &[], "create account table")
+//!     .created("2024-05-01 10:00:00.000000")
+//!     .upgrade(|op: &mut Ops| {
+//!         let account = Table::builder("account")
+//!             .column(Column::new("id", SqlType::Integer).primary_key())
+//!             .column(Column::new("name", SqlType::string(50)).not_null())
+//!             .build()?;
+//!         op.create_table(&account);
+//!         op.bulk_insert(&account, [params! { "id": 1, "name": "Ada" }]);
+//!         Ok(())
+//!     })
+//!     .downgrade(|op: &mut Ops| {
+//!         op.drop_table("account");
+//!         Ok(())
+//!     });
+//!
+//! pub const ADD_PLAN: Revision = Revision::new("ae1027a6acf0", &["1975ea83b712"], "add plan column")
+//!     .upgrade(|op: &mut Ops| {
+//!         op.add_column("account", Column::new("plan", SqlType::string(20)).server_default("free"));
+//!         Ok(())
+//!     })
+//!     .downgrade(|op: &mut Ops| {
+//!         op.drop_column("account", "plan");
+//!         Ok(())
+//!     });
+//!
+//! let engine = aludel_core::create_engine("sqlite://")?;
+//! let revisions = Revisions::new([CREATE_ACCOUNT, ADD_PLAN])?;
+//! let runner = Runner::new(&engine, &revisions);
+//! assert_eq!(
+//!     runner.upgrade("head").await?,
+//!     [
+//!         "Running upgrade  -> 1975ea83b712, create account table",
+//!         "Running upgrade 1975ea83b712 -> ae1027a6acf0, add plan column",
+//!     ]
+//! );
+//! let plan: String = engine.execute(text("SELECT plan FROM account"), ()).await?.scalar_one()?;
+//! assert_eq!(plan, "free");
+//! assert_eq!(
+//!     runner.downgrade("-1").await?,
+//!     ["Running downgrade ae1027a6acf0 -> 1975ea83b712, add plan column"]
+//! );
+//! assert_eq!(runner.current().await?, ["1975ea83b712"]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Targets
+//!
+//! As Alembic's: `head` (the only head; with several it is an error that
+//! says to `db merge heads`), `heads`, `base`, a full revision id or a
+//! unique prefix of one (`ae1`), `+N` / `-N` relative to the current
+//! revision, `<rev>+N` / `<rev>-N`.
+//!
+//! # Ops
+//!
+//! | op | SQL |
+//! | --- | --- |
+//! | [`create_table`](Ops::create_table) | `CREATE TABLE` with named constraints, its indexes, comments, and PostgreSQL enum types |
+//! | [`drop_table`](Ops::drop_table) | `DROP TABLE` |
+//! | [`rename_table`](Ops::rename_table) | `ALTER TABLE … RENAME TO` |
+//! | [`add_column`](Ops::add_column) | `ALTER TABLE … ADD COLUMN`, plus its foreign key, unique constraint, index |
+//! | [`drop_column`](Ops::drop_column) | `ALTER TABLE … DROP COLUMN` |
+//! | [`create_index`](Ops::create_index) | `CREATE [UNIQUE] INDEX` |
+//! | [`drop_index`](Ops::drop_index) | `DROP INDEX` (`… ON table` on MySQL) |
+//! | [`execute`](Ops::execute), [`execute_with`](Ops::execute_with) | raw SQL, with bound `:name` values |
+//! | [`bulk_insert`](Ops::bulk_insert) | multi-row `INSERT`s, values bound |
+//! | [`run`](Ops::run) | a data migration: an async closure given the connection |
+//!
+//! Identifiers are always quoted by the dialect; values are always bound
+//! (a column's DEFAULT is the one literal, rendered by the dialect).
+//!
+//! # Transactions
+//!
+//! On PostgreSQL and SQLite each revision runs in one transaction together
+//! with its version-table update: when an op fails, nothing of that
+//! revision remains and the version table still names the revision before
+//! it. Revisions before it in the same command stay applied (Alembic's
+//! `transaction_per_migration=True`).
+//!
+//! # MySQL and MariaDB
+//!
+//! These servers commit every DDL statement implicitly, so a revision
+//! cannot be rolled back. The runner therefore records its progress in a
+//! small table, `aludel_migration_progress(revision, direction,
+//! ops_done)`: after each op it records how many ops of the revision have
+//! run. When an op fails, the error (kind [`ErrorKind::Database`]) names
+//! the revision, the failing op and how many ran before it
+//! ([`Error::ops_done`]), and says that the next run resumes there. Fix the
+//! failing op (without reordering the ones before it) and run the same
+//! command again: the runner skips the ops that ran and continues with the
+//! failed one instead of failing on "table exists". Any other command
+//! first asks to finish that revision ([`ErrorKind::Incomplete`]);
+//! [`Runner::stamp`] forgets it. The progress table is dropped again when
+//! a command ends with nothing left halfway, so a database migrated without
+//! trouble holds only `alembic_version`. A data op (DML) commits together
+//! with its progress record; a DDL op commits before it, so a process
+//! killed between the two re-runs that one op.
+//!
+//! # Logging
+//!
+//! Each revision logs one line at INFO under the target `aludel::migrate`,
+//! worded as Alembic's; [`Runner`]'s commands also return the lines.
+#![warn(missing_docs)]
+
+mod error;
+mod graph;
+mod ops;
+mod revision;
+mod runner;
+mod version;
+
+pub use error::{Error, ErrorKind, Result};
+pub use graph::Revisions;
+pub use ops::{BoxFuture, Ops};
+pub use revision::{new_revision_id, Body, Revision};
+pub use runner::Runner;
+pub use version::{version_table, PROGRESS_TABLE, VERSION_TABLE};
