@@ -95,15 +95,17 @@ impl Revisions {
                         ds.push(j);
                         children[j].push(i);
                     }
-                    None => return Err(Error::new(
-                        ErrorKind::MissingDownRevision,
-                        format!(
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::MissingDownRevision,
+                            format!(
                             "revision '{}' ({}) revises '{d}', which is not among the revisions",
                             r.id(),
                             r.message()
                         ),
-                    )
-                    .with_revisions([r.id(), d])),
+                        )
+                        .with_revisions([r.id(), d]))
+                    }
                 }
             }
             down.push(ds);

@@ -143,6 +143,7 @@ impl<'a> Runner<'a> {
         let mut conn = self.engine.connect().await?;
         version::ensure(&mut conn).await?;
         let rows = version::read(&mut conn).await?;
+        conn.commit().await?;
         let mut changes: Vec<Change> = rows
             .iter()
             .filter(|r| !new.contains(r))
