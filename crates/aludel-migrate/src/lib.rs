@@ -79,9 +79,19 @@
 //! | [`drop_column`](Ops::drop_column) | `ALTER TABLE … DROP COLUMN` |
 //! | [`create_index`](Ops::create_index) | `CREATE [UNIQUE] INDEX` |
 //! | [`drop_index`](Ops::drop_index) | `DROP INDEX` (`… ON table` on MySQL) |
+//! | [`alter_column`](Ops::alter_column) | type, nullability, server default, rename: `ALTER COLUMN` (PostgreSQL), `CHANGE COLUMN` (MySQL), `RENAME COLUMN` only (SQLite) |
+//! | [`create_foreign_key`](Ops::create_foreign_key) | `ADD CONSTRAINT … FOREIGN KEY` (not SQLite) |
+//! | [`create_unique_constraint`](Ops::create_unique_constraint) | `ADD CONSTRAINT … UNIQUE` (not SQLite) |
+//! | [`create_check_constraint`](Ops::create_check_constraint) | `ADD CONSTRAINT … CHECK` (not SQLite) |
+//! | [`drop_constraint`](Ops::drop_constraint) | `DROP CONSTRAINT` / MySQL's `DROP FOREIGN KEY`, `DROP INDEX`, `DROP PRIMARY KEY` (not SQLite) |
 //! | [`execute`](Ops::execute), [`execute_with`](Ops::execute_with) | raw SQL, with bound `:name` values |
 //! | [`bulk_insert`](Ops::bulk_insert) | multi-row `INSERT`s, values bound |
 //! | [`run`](Ops::run) | a data migration: an async closure given the connection |
+//!
+//! SQLite cannot change a column or a constraint in place; Alembic's
+//! batch mode (rebuild the table, copy, drop, rename) is not implemented
+//! yet, so those ops are an `Unsupported` error there that says so (a
+//! column rename works natively).
 //!
 //! Identifiers are always quoted by the dialect; values are always bound
 //! (a column's DEFAULT is the one literal, rendered by the dialect).
@@ -119,6 +129,7 @@
 //! worded as Alembic's; [`Runner`]'s commands also return the lines.
 #![warn(missing_docs)]
 
+mod alter;
 mod error;
 mod graph;
 mod ops;
@@ -128,7 +139,7 @@ mod version;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::Revisions;
-pub use ops::{BoxFuture, Ops};
+pub use ops::{AlterColumn, BoxFuture, ConstraintKind, Ops};
 pub use revision::{new_revision_id, Body, Revision};
 pub use runner::Runner;
 pub use version::{version_table, PROGRESS_TABLE, VERSION_TABLE};

@@ -11,7 +11,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use aludel_core::schema::{Column, DdlCompiler, Index, MetaData, SqlType, Table};
+use aludel_core::schema::{
+    Column, DdlCompiler, ForeignKey, Index, MetaData, ServerDefault, SqlType, Table,
+};
 use aludel_core::sql::{insert, Expr};
 use aludel_core::url::Backend;
 use aludel_core::{params, text, Connection, Params};
@@ -66,9 +68,95 @@ enum Op {
         unique: bool,
     },
     DropIndex(String, String),
+    AlterColumn(String, String, AlterColumn),
+    CreateForeignKey(String, ForeignKey),
+    CreateUnique(String, String, Vec<String>),
+    CreateCheck(String, String, String),
+    DropConstraint(String, String, ConstraintKind),
     Execute(String, Params),
     BulkInsert(Table, Vec<Params>),
     Run(String, RunFn),
+}
+
+/// What [`Ops::alter_column`] changes (Alembic's `alter_column` keywords).
+/// Each part left unset keeps what the column has.
+///
+/// ```
+/// use aludel_core::schema::SqlType;
+/// use aludel_migrate::AlterColumn;
+/// let change = AlterColumn::new()
+///     .sql_type(SqlType::string(200))
+///     .nullable(false)
+///     .server_default("anonymous")
+///     .rename("full_name");
+/// # let _ = change;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlterColumn {
+    pub(crate) sql_type: Option<SqlType>,
+    pub(crate) nullable: Option<bool>,
+    pub(crate) default: Option<Option<ServerDefault>>,
+    pub(crate) new_name: Option<String>,
+}
+
+impl AlterColumn {
+    /// No change yet.
+    pub fn new() -> Self {
+        AlterColumn::default()
+    }
+
+    /// A new type (`type_=`).
+    pub fn sql_type(mut self, ty: SqlType) -> Self {
+        self.sql_type = Some(ty);
+        self
+    }
+
+    /// NULL allowed or not (`nullable=`).
+    pub fn nullable(mut self, nullable: bool) -> Self {
+        self.nullable = Some(nullable);
+        self
+    }
+
+    /// A new server default, a literal value rendered by the dialect
+    /// (`server_default=`).
+    pub fn server_default(mut self, value: impl Into<aludel_core::Value>) -> Self {
+        self.default = Some(Some(ServerDefault::Value(value.into())));
+        self
+    }
+
+    /// A new server default written as SQL (`CURRENT_TIMESTAMP`); never
+    /// build it from user input.
+    pub fn server_default_sql(mut self, sql: impl Into<String>) -> Self {
+        self.default = Some(Some(ServerDefault::Sql(sql.into())));
+        self
+    }
+
+    /// Remove the server default (`server_default=None`).
+    pub fn drop_server_default(mut self) -> Self {
+        self.default = Some(None);
+        self
+    }
+
+    /// Rename the column (`new_column_name=`).
+    pub fn rename(mut self, new_name: impl Into<String>) -> Self {
+        self.new_name = Some(new_name.into());
+        self
+    }
+}
+
+/// The kind of constraint [`Ops::drop_constraint`] drops (MySQL spells
+/// each differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A FOREIGN KEY.
+    ForeignKey,
+    /// A UNIQUE constraint.
+    Unique,
+    /// A CHECK constraint.
+    Check,
+    /// The PRIMARY KEY.
+    PrimaryKey,
 }
 
 impl std::fmt::Debug for Ops {
@@ -161,6 +249,79 @@ impl Ops {
     /// table).
     pub fn drop_index(&mut self, name: impl Into<String>, table: impl Into<String>) -> &mut Self {
         self.push(Op::DropIndex(name.into(), table.into()))
+    }
+
+    /// Change a column's type, nullability, server default or name
+    /// (Alembic's `alter_column`). PostgreSQL gets one `ALTER COLUMN` per
+    /// change, then `RENAME COLUMN`; MySQL one `CHANGE COLUMN` restating
+    /// the whole column, whose current definition is read from
+    /// `information_schema` on the migration's connection (so the
+    /// `existing_*` arguments Alembic needs there are not needed here).
+    /// SQLite renames natively; its other changes need a table rebuild
+    /// (batch mode), which is not implemented yet and is an
+    /// [`Unsupported`](aludel_core::ErrorKind::Unsupported) error.
+    ///
+    /// ```
+    /// use aludel_core::schema::SqlType;
+    /// use aludel_migrate::{AlterColumn, Ops};
+    /// let mut op = Ops::new();
+    /// op.alter_column("account", "name", AlterColumn::new().sql_type(SqlType::string(200)));
+    /// assert_eq!(op.describe(), ["alter_column \"account\".\"name\""]);
+    /// ```
+    pub fn alter_column(
+        &mut self,
+        table: impl Into<String>,
+        column: impl Into<String>,
+        change: AlterColumn,
+    ) -> &mut Self {
+        self.push(Op::AlterColumn(table.into(), column.into(), change))
+    }
+
+    /// `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` on `table`; a
+    /// foreign key without a name gets the naming convention's
+    /// (`fk_<table>_<columns>_<referred>`). Not on SQLite (batch mode).
+    pub fn create_foreign_key(&mut self, table: impl Into<String>, fk: ForeignKey) -> &mut Self {
+        self.push(Op::CreateForeignKey(table.into(), fk))
+    }
+
+    /// `ALTER TABLE … ADD CONSTRAINT name UNIQUE (columns)`. Not on
+    /// SQLite (batch mode).
+    pub fn create_unique_constraint<I, S>(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+        columns: I,
+    ) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let columns = columns.into_iter().map(Into::into).collect();
+        self.push(Op::CreateUnique(name.into(), table.into(), columns))
+    }
+
+    /// `ALTER TABLE … ADD CONSTRAINT name CHECK (condition)`; the
+    /// condition is SQL written as is. Not on SQLite (batch mode).
+    pub fn create_check_constraint(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+        condition: impl Into<String>,
+    ) -> &mut Self {
+        self.push(Op::CreateCheck(name.into(), table.into(), condition.into()))
+    }
+
+    /// Drop the constraint `name` of `table`: `DROP CONSTRAINT` on
+    /// PostgreSQL; on MySQL `DROP FOREIGN KEY`, `DROP INDEX`, `DROP
+    /// CONSTRAINT` or `DROP PRIMARY KEY` by `kind`. Not on SQLite (batch
+    /// mode).
+    pub fn drop_constraint(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+        kind: ConstraintKind,
+    ) -> &mut Self {
+        self.push(Op::DropConstraint(name.into(), table.into(), kind))
     }
 
     /// Raw SQL, with no parameters (Alembic's `op.execute`). Text between
@@ -289,6 +450,17 @@ impl Op {
                 format!("create_index \"{name}\" on \"{table}\"")
             }
             Op::DropIndex(n, t) => format!("drop_index \"{n}\" on \"{t}\""),
+            Op::AlterColumn(t, c, _) => format!("alter_column \"{t}\".\"{c}\""),
+            Op::CreateForeignKey(t, fk) => format!(
+                "create_foreign_key {}on \"{t}\"",
+                fk.name
+                    .as_ref()
+                    .map(|n| format!("\"{n}\" "))
+                    .unwrap_or_default()
+            ),
+            Op::CreateUnique(n, t, _) => format!("create_unique_constraint \"{n}\" on \"{t}\""),
+            Op::CreateCheck(n, t, _) => format!("create_check_constraint \"{n}\" on \"{t}\""),
+            Op::DropConstraint(n, t, _) => format!("drop_constraint \"{n}\" on \"{t}\""),
             Op::Execute(sql, _) => {
                 let mut s: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
                 if let Some((cut, _)) = s.char_indices().nth(60) {
@@ -409,6 +581,56 @@ impl Op {
                 let t = shadow(&table, &["x".into()]).index(&name, &["x".into()], false)?;
                 let md = metadata_of(&t)?;
                 exec(conn, &DdlCompiler::new(&dialect, &md).drop_index(&t, 0)).await?;
+            }
+            Op::AlterColumn(table, column, change) => {
+                for sql in crate::alter::alter_column(conn, &table, &column, &change).await? {
+                    exec(conn, &sql).await?;
+                }
+            }
+            Op::CreateForeignKey(table, fk) => {
+                crate::alter::no_sqlite(&dialect, "create_foreign_key", &table)?;
+                let mut b = Table::builder(table.clone());
+                for c in &fk.columns {
+                    b = b.column(Column::new(c.clone(), SqlType::Integer));
+                }
+                let t = b.foreign_key(fk).build()?;
+                let md = metadata_of(&t)?;
+                exec(
+                    conn,
+                    &DdlCompiler::new(&dialect, &md).add_foreign_key(&t, 0)?,
+                )
+                .await?;
+            }
+            Op::CreateUnique(name, table, columns) => {
+                crate::alter::no_sqlite(&dialect, "create_unique_constraint", &table)?;
+                let cols = columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({cols})",
+                    q(&table),
+                    q(&name)
+                );
+                exec(conn, &sql).await?;
+            }
+            Op::CreateCheck(name, table, condition) => {
+                crate::alter::no_sqlite(&dialect, "create_check_constraint", &table)?;
+                let sql = format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({condition})",
+                    q(&table),
+                    q(&name)
+                );
+                exec(conn, &sql).await?;
+            }
+            Op::DropConstraint(name, table, kind) => {
+                crate::alter::no_sqlite(&dialect, "drop_constraint", &table)?;
+                let what = match (backend, kind) {
+                    (Backend::Mysql, ConstraintKind::ForeignKey) => {
+                        format!("FOREIGN KEY {}", q(&name))
+                    }
+                    (Backend::Mysql, ConstraintKind::Unique) => format!("INDEX {}", q(&name)),
+                    (Backend::Mysql, ConstraintKind::PrimaryKey) => "PRIMARY KEY".to_string(),
+                    _ => format!("CONSTRAINT {}", q(&name)),
+                };
+                exec(conn, &format!("ALTER TABLE {} DROP {what}", q(&table))).await?;
             }
             Op::Execute(sql, params) => {
                 conn.execute(text(sql), params).await?;

@@ -4,4 +4,5 @@
 #[macro_use]
 mod harness;
 
+mod alter;
 mod runner;
