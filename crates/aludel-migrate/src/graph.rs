@@ -46,7 +46,19 @@ pub(crate) enum Target {
 }
 
 impl Revisions {
-    /// Check `revisions` and build the graph.
+    /// Check `revisions` and build the graph. Takes revisions by value or
+    /// by reference, so a generated registry of scripts can be a
+    /// `static` slice:
+    ///
+    /// ```
+    /// use aludel_migrate::{Revision, Revisions};
+    /// pub const A: Revision = Revision::new("aaaaaaaaaaaa", &[], "a");
+    /// pub const B: Revision = Revision::new("bbbbbbbbbbbb", &["aaaaaaaaaaaa"], "b");
+    /// pub static REVISIONS: &[&Revision] = &[&A, &B];
+    /// let revs = Revisions::new(REVISIONS)?;
+    /// assert_eq!(revs.len(), 2);
+    /// # Ok::<(), aludel_migrate::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRevisionId`], [`ErrorKind::DuplicateRevision`],

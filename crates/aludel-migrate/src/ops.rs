@@ -360,7 +360,8 @@ impl Ops {
     /// A data migration with the connection in hand: `f` gets the
     /// connection of the revision's transaction (Alembic's
     /// `op.get_bind()`), and may read and write anything. `label` names the
-    /// op in logs and errors.
+    /// op in logs and errors. It must not commit or roll back: on
+    /// PostgreSQL and SQLite that would end the revision's transaction.
     ///
     /// ```
     /// use aludel_core::{text, Connection};

@@ -181,8 +181,11 @@ pub(crate) async fn read(conn: &mut Connection) -> aludel_core::Result<Vec<Strin
     if !has_table(conn, VERSION_TABLE).await? {
         return Ok(Vec::new());
     }
-    let q = |s: &str| conn.dialect().quote_identifier(s);
-    let sql = format!("SELECT {} FROM {}", q("version_num"), q(VERSION_TABLE));
+    let sql = {
+        let d = conn.dialect();
+        let q = |s: &str| d.quote_identifier(s);
+        format!("SELECT {} FROM {}", q("version_num"), q(VERSION_TABLE))
+    };
     let mut rows: Vec<String> = conn.execute(text(sql), ()).await?.scalars()?;
     rows.sort();
     Ok(rows)
@@ -245,14 +248,17 @@ pub(crate) async fn read_progress(conn: &mut Connection) -> aludel_core::Result<
     if !has_table(conn, PROGRESS_TABLE).await? {
         return Ok(None);
     }
-    let q = |s: &str| conn.dialect().quote_identifier(s);
-    let sql = format!(
-        "SELECT {}, {}, {} FROM {}",
-        q("revision"),
-        q("direction"),
-        q("ops_done"),
-        q(PROGRESS_TABLE)
-    );
+    let sql = {
+        let d = conn.dialect();
+        let q = |s: &str| d.quote_identifier(s);
+        format!(
+            "SELECT {}, {}, {} FROM {}",
+            q("revision"),
+            q("direction"),
+            q("ops_done"),
+            q(PROGRESS_TABLE)
+        )
+    };
     let rows: Vec<(String, String, i64)> = conn.execute(text(sql), ()).await?.all_as()?;
     Ok(rows.into_iter().next().map(|(revision, d, n)| Progress {
         revision,

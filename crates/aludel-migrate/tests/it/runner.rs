@@ -496,3 +496,17 @@ all_backends!(
     data_migrations_use_the_connection,
     a_failed_revision,
 );
+
+/// The runner's futures can be spawned (an axum app migrates at startup
+/// from any task).
+#[test]
+fn runner_futures_are_send() {
+    fn is_send<T: Send>(_: &T) {}
+    let engine = aludel_core::create_engine("sqlite://").unwrap();
+    let revisions = Revisions::new([R1, DATA1]).unwrap();
+    let runner = Runner::new(&engine, &revisions);
+    is_send(&runner.upgrade("head"));
+    is_send(&runner.downgrade("base"));
+    is_send(&runner.stamp("head"));
+    is_send(&runner.current());
+}
