@@ -60,8 +60,6 @@ pub(crate) enum RowBuf {
     Flat(Vec<Value>, usize),
     #[cfg(feature = "postgres")]
     Pg(Vec<tokio_postgres::Row>),
-    #[cfg(feature = "mysql")]
-    My(Vec<mysql_async::Row>),
 }
 
 impl RowBuf {
@@ -71,8 +69,6 @@ impl RowBuf {
             RowBuf::Flat(cells, width) => cells.len() / width,
             #[cfg(feature = "postgres")]
             RowBuf::Pg(r) => r.len(),
-            #[cfg(feature = "mysql")]
-            RowBuf::My(r) => r.len(),
         }
     }
 
@@ -106,14 +102,6 @@ impl RowBuf {
                 let mut buf = Row::new(columns.clone(), Vec::with_capacity(columns.len()));
                 for r in &rows {
                     postgres::fill(buf.values_mut(), columns, r)?;
-                    f(&mut buf)?;
-                }
-            }
-            #[cfg(feature = "mysql")]
-            RowBuf::My(rows) => {
-                let mut buf = Row::new(columns.clone(), Vec::with_capacity(columns.len()));
-                for r in rows {
-                    mysql::fill(buf.values_mut(), r);
                     f(&mut buf)?;
                 }
             }
@@ -155,12 +143,6 @@ impl RowBuf {
                     Ok(Row::new(columns.clone(), values))
                 })
                 .transpose(),
-            #[cfg(feature = "mysql")]
-            RowBuf::My(rows) => Ok(rows.into_iter().next().map(|r| {
-                let mut values = Vec::with_capacity(columns.len());
-                mysql::fill(&mut values, r);
-                Row::new(columns.clone(), values)
-            })),
         }
     }
 }

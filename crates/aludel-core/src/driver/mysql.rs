@@ -352,13 +352,12 @@ fn micros(us: u32) -> String {
 
 fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
     let mut values = Vec::with_capacity(columns.len());
-    fill(&mut values, row);
+    extend(&mut values, row);
     Row::new(columns.clone(), values)
 }
 
-/// Replace `values` with the cells of `row`.
-pub(crate) fn fill(values: &mut Vec<Value>, row: mysql_async::Row) {
-    values.clear();
+/// Append the cells of `row` to `values`.
+fn extend(values: &mut Vec<Value>, row: mysql_async::Row) {
     let cols = row.columns();
     values.extend(
         row.unwrap()
@@ -386,21 +385,32 @@ impl MyConn {
             .await
             .map_err(map_error)?;
         let columns = columns_of(&mut self.columns, sql, result.columns_ref());
-        let mut rows = Vec::new();
+        // Each row is converted as it arrives and its driver buffers freed
+        // at once (as mysql_async's own `exec_map` does): holding every
+        // driver row until the end made the allocator's work several times
+        // larger on big results.
+        let width = columns.len();
+        let mut cells = Vec::new();
+        let mut count = 0u64;
         while let Some(row) = result.next().await.map_err(map_error)? {
-            rows.push(row);
+            if cells.is_empty() {
+                // Sized by the first row's arrival; the rest grow geometrically.
+                cells.reserve(width * 8);
+            }
+            extend(&mut cells, row);
+            count += 1;
         }
         let affected = result.affected_rows();
         let last = result.last_insert_id().map(|id| id as i64);
         drop(result);
         Ok(QueryOutput {
-            rows_affected: if columns.is_empty() {
-                affected
-            } else {
-                rows.len() as u64
-            },
+            rows_affected: if width == 0 { affected } else { count },
             columns,
-            rows: RowBuf::My(rows),
+            rows: if width == 0 {
+                RowBuf::Rows(Vec::new())
+            } else {
+                RowBuf::Flat(cells, width)
+            },
             last_insert_id: last.filter(|&id| id != 0),
         })
     }
