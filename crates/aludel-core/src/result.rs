@@ -6,10 +6,10 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::driver::{BoxRowStream, QueryOutput, RowBuf};
+use crate::driver::{QueryOutput, RowBuf, RowSource};
 use crate::engine::pool::ConnFlags;
 use crate::error::{Error, ErrorKind, Result};
-use crate::row::{Columns, FromRow, ResultColumn, Row, RowMapping};
+use crate::row::{Columns, FromRow, ResultColumn, Row, RowMapping, RowPlan};
 use crate::value::FromValue;
 
 /// The rows and counts a statement produced (SQLAlchemy's `CursorResult`).
@@ -206,25 +206,30 @@ impl CursorResult {
 /// [`try_next_as`](RowStream::try_next_as) read without extra imports.
 /// Dropping it early is safe: the connection is reset before reuse.
 pub struct RowStream<'c> {
-    columns: Columns,
-    inner: BoxRowStream<'c>,
+    /// Reused for every row: the driver writes each row's cells here.
+    buf: Row,
+    inner: RowSource<'c>,
     flags: &'c mut ConnFlags,
     finished: bool,
+    /// The plan of the last type decoded by `try_next_as`.
+    plan: Option<(std::any::TypeId, RowPlan)>,
 }
 
 impl<'c> RowStream<'c> {
-    pub(crate) fn new(columns: Columns, inner: BoxRowStream<'c>, flags: &'c mut ConnFlags) -> Self {
+    pub(crate) fn new(columns: Columns, inner: RowSource<'c>, flags: &'c mut ConnFlags) -> Self {
+        let width = columns.len();
         RowStream {
-            columns,
+            buf: Row::new(columns, Vec::with_capacity(width)),
             inner,
             flags,
             finished: false,
+            plan: None,
         }
     }
 
     /// The columns of the rows to come.
     pub fn columns(&self) -> &[ResultColumn] {
-        &self.columns
+        self.buf.columns()
     }
 
     /// The next row, or `None` at the end.
@@ -232,20 +237,30 @@ impl<'c> RowStream<'c> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
-    /// The next row decoded into `T`, or `None` at the end.
-    pub async fn try_next_as<T: FromRow>(&mut self) -> Result<Option<T>> {
-        self.next().await.transpose()?.map(T::from_row).transpose()
+    /// The next row decoded into `T`, or `None` at the end. Rows are read
+    /// into one reused buffer and decoded by a plan made once per stream, so
+    /// a long stream allocates only what the decoded values need.
+    pub async fn try_next_as<T: FromRow + 'static>(&mut self) -> Result<Option<T>> {
+        match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
+            None => Ok(None),
+            Some(Err(e)) => Err(e),
+            Some(Ok(())) => {
+                let id = std::any::TypeId::of::<T>();
+                if self.plan.as_ref().is_none_or(|(t, _)| *t != id) {
+                    self.plan = Some((id, T::plan(self.buf.columns())));
+                }
+                let (_, plan) = self.plan.as_ref().expect("plan set above");
+                T::from_row_planned(&mut self.buf, plan).map(Some)
+            }
+        }
     }
-}
 
-impl Stream for RowStream<'_> {
-    type Item = Result<Row>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    /// Read the next row into the buffer.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
         if self.finished {
             return Poll::Ready(None);
         }
-        let polled = self.inner.as_mut().poll_next(cx);
+        let polled = self.inner.poll_fill(cx, self.buf.values_mut());
         match &polled {
             Poll::Ready(None) => {
                 self.finished = true;
@@ -255,5 +270,15 @@ impl Stream for RowStream<'_> {
             _ => {}
         }
         polled
+    }
+}
+
+impl Stream for RowStream<'_> {
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        this.poll_fill(cx)
+            .map(|r| r.map(|r| r.map(|()| this.buf.detach())))
     }
 }

@@ -314,6 +314,16 @@ macro_rules! tuple_from_row {
                 }
                 Ok(($(row.take::<$t, usize>($i)?,)+))
             }
+
+            fn from_row_planned(row: &mut Row, _plan: &RowPlan) -> Result<Self> {
+                if row.len() != $len {
+                    return Err(Error::new(
+                        ErrorKind::Decode,
+                        format!("cannot decode a row of {} columns into a tuple of {}", row.len(), $len),
+                    ));
+                }
+                Ok(($(row.take::<$t, usize>($i)?,)+))
+            }
         }
     };
 }

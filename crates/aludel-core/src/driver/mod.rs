@@ -20,10 +20,6 @@ pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
-use std::pin::Pin;
-
-use futures_core::Stream;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::row::{Columns, Row};
 use crate::url::{Backend, Url};
@@ -241,7 +237,51 @@ pub(crate) enum RawConn {
 }
 
 /// A stream of rows that borrows its connection.
-pub(crate) type BoxRowStream<'c> = Pin<Box<dyn Stream<Item = Result<Row>> + Send + 'c>>;
+/// A streamed result: each row's cells are written into a buffer the reader
+/// reuses, so reading a row allocates only what its values need.
+pub(crate) enum RowSource<'c> {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteCursor<'c>),
+    #[cfg(feature = "postgres")]
+    Postgres(Columns, postgres::PgRowStream),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::MyRowStream<'c>),
+}
+
+impl RowSource<'_> {
+    /// Put the next row's cells in `values`; `Ready(None)` at the end.
+    pub fn poll_fill(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        values: &mut Vec<Value>,
+    ) -> std::task::Poll<Option<Result<()>>> {
+        use std::task::Poll;
+        let _ = (&cx, &values);
+        match self {
+            #[cfg(feature = "sqlite")]
+            RowSource::Sqlite(cursor) => Poll::Ready(cursor.fill_next(values)),
+            #[cfg(feature = "postgres")]
+            RowSource::Postgres(columns, stream) => match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => {
+                    Poll::Ready(Some(postgres::fill(values, columns, &row)))
+                }
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(postgres::map_error(e)))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+            #[cfg(feature = "mysql")]
+            RowSource::Mysql(stream) => match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => {
+                    mysql::fill(values, row);
+                    Poll::Ready(Some(Ok(())))
+                }
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
 
 impl RawConn {
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
@@ -400,30 +440,25 @@ impl RawConn {
         &'c mut self,
         sql: &str,
         params: &[Value],
-    ) -> Result<(Columns, BoxRowStream<'c>)> {
+    ) -> Result<(Columns, RowSource<'c>)> {
         match self {
             #[cfg(feature = "sqlite")]
             RawConn::Sqlite(c) => {
                 let cursor = c.cursor(sql, params)?;
                 let columns = cursor.columns().clone();
-                let stream = futures_util::stream::unfold(cursor, |mut cur| async move {
-                    cur.next_row().map(|r| (r, cur))
-                });
-                Ok((columns, Box::pin(stream)))
+                Ok((columns, RowSource::Sqlite(cursor)))
             }
             #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => {
-                use futures_util::StreamExt;
                 let (columns, stream) = c.cursor(sql, params).await?;
-                let cols = columns.clone();
-                let stream = stream.map(move |r| {
-                    r.map_err(postgres::map_error)
-                        .and_then(|row| postgres::read_row(&cols, &row))
-                });
-                Ok((columns, Box::pin(stream)))
+                let source = RowSource::Postgres(columns.clone(), stream);
+                Ok((columns, source))
             }
             #[cfg(feature = "mysql")]
-            RawConn::Mysql(c) => c.cursor(sql, params).await,
+            RawConn::Mysql(c) => {
+                let (columns, stream) = c.cursor(sql, params).await?;
+                Ok((columns, RowSource::Mysql(stream)))
+            }
         }
     }
 }

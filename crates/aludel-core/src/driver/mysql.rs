@@ -10,7 +10,7 @@ use mysql_async::{Conn, OptsBuilder, Params};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{cached_columns, Columns, ResultColumn, Row};
+use crate::row::{cached_columns, Columns, ResultColumn};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -350,12 +350,6 @@ fn micros(us: u32) -> String {
     }
 }
 
-fn read_row(columns: &Columns, row: mysql_async::Row) -> Row {
-    let mut values = Vec::with_capacity(columns.len());
-    extend(&mut values, row);
-    Row::new(columns.clone(), values)
-}
-
 /// Append the cells of `row` to `values`.
 fn extend(values: &mut Vec<Value>, row: mysql_async::Row) {
     let cols = row.columns();
@@ -491,23 +485,26 @@ impl MyConn {
             .await
             .map_err(map_error)?;
         let columns = columns_of(&mut self.columns, sql, result.columns_ref());
-        let cols = columns.clone();
-        let stream = futures_util::stream::unfold(Some(result), move |state| {
-            let cols = cols.clone();
-            async move {
-                let mut result = state?;
-                match result.next().await {
-                    Ok(Some(row)) => Some((Ok(read_row(&cols, row)), Some(result))),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(map_error(e)), None)),
-                }
+        let stream = futures_util::stream::unfold(Some(result), |state| async move {
+            let mut result = state?;
+            match result.next().await {
+                Ok(Some(row)) => Some((Ok(row), Some(result))),
+                Ok(None) => None,
+                Err(e) => Some((Err(map_error(e)), None)),
             }
         });
         Ok((columns, Box::pin(stream)))
     }
 }
 
-pub(crate) type MyRowStream<'c> = Pin<Box<dyn Stream<Item = Result<Row>> + Send + 'c>>;
+/// The driver's rows of a streamed result, converted by the reader.
+pub(crate) type MyRowStream<'c> = Pin<Box<dyn Stream<Item = Result<mysql_async::Row>> + Send + 'c>>;
+
+/// Replace `values` with the cells of `row`.
+pub(crate) fn fill(values: &mut Vec<Value>, row: mysql_async::Row) {
+    values.clear();
+    extend(values, row);
+}
 
 /// Pull the quoted name out of a MySQL message such as
 /// ``Duplicate entry 'a' for key 'uq_users_email'`` or

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{Columns, ResultColumn, Row};
+use crate::row::{Columns, ResultColumn};
 use crate::url::Url;
 use crate::value::{FromValue, Value};
 
@@ -249,12 +249,6 @@ pub(crate) type PgRowStream = Pin<
 
 fn check_count(stmt: &Statement, params: &[Value]) -> Result<()> {
     super::check_param_count(stmt.params().len(), params.len())
-}
-
-pub(crate) fn read_row(columns: &Columns, row: &tokio_postgres::Row) -> Result<Row> {
-    let mut values = Vec::with_capacity(columns.len());
-    fill(&mut values, columns, row)?;
-    Ok(Row::new(columns.clone(), values))
 }
 
 /// Replace `values` with the cells of `row`.

@@ -9,7 +9,7 @@ use rusqlite::{ffi, OpenFlags};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{cached_columns, Columns, ResultColumn, Row};
+use crate::row::{cached_columns, Columns, ResultColumn};
 use crate::url::Url;
 use crate::value::Value;
 
@@ -160,14 +160,6 @@ fn read_value(v: ValueRef<'_>) -> Value {
     }
 }
 
-fn read_row(columns: &Columns, row: &rusqlite::Row<'_>) -> Result<Row> {
-    let mut values = Vec::with_capacity(columns.len());
-    for i in 0..columns.len() {
-        values.push(read_value(row.get_ref(i).map_err(map_error)?));
-    }
-    Ok(Row::new(columns.clone(), values))
-}
-
 impl SqliteConn {
     /// Run `f` on this thread, or under `block_in_place` when offloading on
     /// a multi-threaded runtime, so a long statement does not stall the
@@ -291,10 +283,20 @@ impl SqliteCursor<'_> {
         &self.columns
     }
 
-    pub fn next_row(&mut self) -> Option<Result<Row>> {
+    /// Step to the next row and put its cells in `values` (cleared first).
+    pub fn fill_next(&mut self, values: &mut Vec<Value>) -> Option<Result<()>> {
         let rows = self.rows.as_mut()?;
         match rows.next() {
-            Ok(Some(row)) => Some(read_row(&self.columns, row)),
+            Ok(Some(row)) => {
+                values.clear();
+                for i in 0..self.columns.len() {
+                    match row.get_ref(i) {
+                        Ok(v) => values.push(read_value(v)),
+                        Err(e) => return Some(Err(map_error(e))),
+                    }
+                }
+                Some(Ok(()))
+            }
             Ok(None) => {
                 self.rows = None;
                 None
