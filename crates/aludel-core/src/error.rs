@@ -54,6 +54,11 @@ pub enum ErrorKind {
     /// An ORM relationship was read before it was loaded, or a lazy load
     /// was refused (raise mode): load it explicitly or eagerly.
     NotLoaded,
+    /// A migration command failed (an unknown revision, a broken revision
+    /// chain, an op that failed). Converted from `aludel_migrate::Error`,
+    /// which stays reachable through [`std::error::Error::source`] with the
+    /// revisions and ops involved.
+    Migration,
 }
 
 /// Which constraint an [`ErrorKind::Integrity`] error violated.
@@ -201,10 +206,18 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_source(
-        mut self,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    /// The same error with `source` as the error underneath it (what
+    /// [`std::error::Error::source`] returns), for layers above Core that
+    /// wrap their own errors, such as migrations.
+    ///
+    /// ```
+    /// use aludel_core::{Error, ErrorKind};
+    /// use std::error::Error as _;
+    /// let io = std::io::Error::other("disk full");
+    /// let err = Error::new(ErrorKind::Migration, "upgrade failed").with_source(io);
+    /// assert_eq!(err.source().unwrap().to_string(), "disk full");
+    /// ```
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
         self
     }

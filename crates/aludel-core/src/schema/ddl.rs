@@ -101,8 +101,8 @@ impl DdlOptions {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DdlCompiler<'a> {
-    dialect: &'a Dialect,
-    metadata: &'a MetaData,
+    pub(super) dialect: &'a Dialect,
+    pub(super) metadata: &'a MetaData,
 }
 
 impl<'a> DdlCompiler<'a> {
@@ -111,11 +111,11 @@ impl<'a> DdlCompiler<'a> {
         DdlCompiler { dialect, metadata }
     }
 
-    fn q(&self, ident: &str) -> String {
+    pub(super) fn q(&self, ident: &str) -> String {
         self.dialect.quote_identifier(ident)
     }
 
-    fn backend(&self) -> Backend {
+    pub(super) fn backend(&self) -> Backend {
         self.dialect.backend()
     }
 
@@ -134,7 +134,7 @@ impl<'a> DdlCompiler<'a> {
         }
     }
 
-    fn column_list(&self, columns: &[String]) -> String {
+    pub(super) fn column_list(&self, columns: &[String]) -> String {
         columns
             .iter()
             .map(|c| self.q(c))
@@ -252,6 +252,34 @@ impl<'a> DdlCompiler<'a> {
         self.create_table_skipping(table, &BTreeSet::new())
     }
 
+    /// `CREATE TABLE` for `table` under another name, every constraint
+    /// keeping the name it has under the table's own name: what a table
+    /// rebuild (SQLite's batch mode) creates before renaming it into place.
+    ///
+    /// ```
+    /// use aludel_core::{Dialect, url::Backend};
+    /// use aludel_core::schema::{Column, DdlCompiler, MetaData, SqlType, Table};
+    /// let mut md = MetaData::new();
+    /// md.add(Table::builder("users").column(Column::new("id", SqlType::Integer).primary_key()).build()?)?;
+    /// let d = Dialect::new(Backend::Sqlite);
+    /// let sql = DdlCompiler::new(&d, &md).create_table_named(md.table("users").unwrap(), "_alembic_tmp_users")?;
+    /// assert!(sql.starts_with("CREATE TABLE \"_alembic_tmp_users\" ("));
+    /// assert!(sql.contains("CONSTRAINT \"pk_users\" PRIMARY KEY"));
+    /// # Ok::<(), aludel_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`column_definition`](DdlCompiler::column_definition).
+    pub fn create_table_named(&self, table: &Table, name: &str) -> Result<String> {
+        let sql = self.create_table(table)?;
+        let head = format!("CREATE TABLE {} (", self.table_name(table));
+        let renamed = match table.schema() {
+            Some(s) => format!("CREATE TABLE {}.{} (", self.q(s), self.q(name)),
+            None => format!("CREATE TABLE {} (", self.q(name)),
+        };
+        Ok(sql.replacen(&head, &renamed, 1))
+    }
+
     fn create_table_skipping(&self, table: &Table, skip_fks: &BTreeSet<usize>) -> Result<String> {
         let names = table.constraint_names(self.metadata.naming_convention());
         let mut parts = Vec::new();
@@ -300,6 +328,11 @@ impl<'a> DdlCompiler<'a> {
         let name = &table
             .constraint_names(self.metadata.naming_convention())
             .foreign_keys[index];
+        self.fk_clause(name, fk)
+    }
+
+    /// `CONSTRAINT name FOREIGN KEY (…) REFERENCES …`.
+    pub(super) fn fk_clause(&self, name: &str, fk: &super::ForeignKey) -> String {
         let mut out = format!(
             "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
             self.q(name),

@@ -97,11 +97,30 @@ impl MetaData {
     /// Whatever a query reports; a table dropped while reflecting gives
     /// [`ErrorKind::Syntax`] naming it.
     pub async fn reflect(engine: &Engine) -> Result<MetaData> {
-        let inspector = Inspector::new(engine);
-        let mut conn = inspector.connect().await?;
+        let mut conn = Inspector::new(engine).connect().await?;
+        MetaData::reflect_on(&mut conn).await
+    }
+
+    /// [`reflect`](MetaData::reflect) through a connection the caller
+    /// holds, inside its transaction if one is open: a migration sees the
+    /// tables its own uncommitted DDL made.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::schema::MetaData;
+    /// use aludel_core::text;
+    /// conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"), ()).await?;
+    /// let md = MetaData::reflect_on(&mut conn).await?; // the CREATE is not committed
+    /// assert_eq!(md.table("notes").unwrap().columns().len(), 2);
+    /// # Ok(()) });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`reflect`](MetaData::reflect).
+    pub async fn reflect_on(conn: &mut Connection) -> Result<MetaData> {
         let mut metadata = MetaData::new();
-        for name in inspector.table_names_on(&mut conn).await? {
-            metadata.add(inspector.reflect_table_on(&mut conn, &name).await?)?;
+        for name in table_names(conn).await? {
+            metadata.add(Inspector::reflect_table_on(conn, &name).await?)?;
         }
         Ok(metadata)
     }
@@ -126,7 +145,7 @@ impl Inspector {
     /// sorted; views and system tables (SQLite's `sqlite_%`) are left out.
     pub async fn table_names(&self) -> Result<Vec<String>> {
         let mut conn = self.connect().await?;
-        self.table_names_on(&mut conn).await
+        table_names(&mut conn).await
     }
 
     /// Whether a table named `table` exists in the current schema.
@@ -249,14 +268,108 @@ impl Inspector {
     /// [`ErrorKind::Syntax`] naming the table when it does not exist.
     pub async fn reflect_table(&self, table: &str) -> Result<Table> {
         let mut conn = self.connect().await?;
-        self.reflect_table_on(&mut conn, table).await
+        Inspector::reflect_table_on(&mut conn, table).await
     }
 
-    async fn table_names_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
+    /// [`table_names`](Inspector::table_names) read through `conn`, inside
+    /// its transaction if one is open (so uncommitted DDL is seen).
+    ///
+    /// # Errors
+    /// Whatever the catalog query reports.
+    pub async fn table_names_on(conn: &mut Connection) -> Result<Vec<String>> {
         table_names(conn).await
     }
 
-    async fn reflect_table_on(&self, conn: &mut Connection, table: &str) -> Result<Table> {
+    /// [`has_table`](Inspector::has_table) read through `conn`.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::schema::Inspector;
+    /// use aludel_core::text;
+    /// assert!(!Inspector::has_table_on(&mut conn, "notes").await?);
+    /// conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"), ()).await?;
+    /// assert!(Inspector::has_table_on(&mut conn, "notes").await?);
+    /// # Ok(()) });
+    /// ```
+    ///
+    /// # Errors
+    /// Whatever the catalog query reports.
+    pub async fn has_table_on(conn: &mut Connection, table: &str) -> Result<bool> {
+        has_table(conn, table).await
+    }
+
+    /// [`columns`](Inspector::columns) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`columns`](Inspector::columns).
+    pub async fn columns_on(conn: &mut Connection, table: &str) -> Result<Vec<ReflectedColumn>> {
+        columns(conn, table).await
+    }
+
+    /// [`primary_key`](Inspector::primary_key) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`primary_key`](Inspector::primary_key).
+    pub async fn primary_key_on(conn: &mut Connection, table: &str) -> Result<ReflectedPrimaryKey> {
+        primary_key(conn, table).await
+    }
+
+    /// [`foreign_keys`](Inspector::foreign_keys) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`foreign_keys`](Inspector::foreign_keys).
+    pub async fn foreign_keys_on(conn: &mut Connection, table: &str) -> Result<Vec<ForeignKey>> {
+        foreign_keys(conn, table).await
+    }
+
+    /// [`indexes`](Inspector::indexes) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`indexes`](Inspector::indexes).
+    pub async fn indexes_on(conn: &mut Connection, table: &str) -> Result<Vec<Index>> {
+        indexes(conn, table).await
+    }
+
+    /// [`unique_constraints`](Inspector::unique_constraints) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`unique_constraints`](Inspector::unique_constraints).
+    pub async fn unique_constraints_on(
+        conn: &mut Connection,
+        table: &str,
+    ) -> Result<Vec<UniqueConstraint>> {
+        unique_constraints(conn, table).await
+    }
+
+    /// [`check_constraints`](Inspector::check_constraints) read through `conn`.
+    ///
+    /// # Errors
+    /// As [`check_constraints`](Inspector::check_constraints).
+    pub async fn check_constraints_on(
+        conn: &mut Connection,
+        table: &str,
+    ) -> Result<Vec<CheckConstraint>> {
+        check_constraints(conn, table).await
+    }
+
+    /// [`reflect_table`](Inspector::reflect_table) read through `conn`,
+    /// inside its transaction if one is open: what a migration uses to see
+    /// the table as its own earlier, uncommitted ops left it.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::schema::Inspector;
+    /// use aludel_core::text;
+    /// conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"), ()).await?;
+    /// let notes = Inspector::reflect_table_on(&mut conn, "notes").await?;
+    /// assert_eq!(notes.primary_key(), ["id"]);
+    /// assert!(!notes.column("body")?.is_nullable());
+    /// # Ok(()) });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`reflect_table`](Inspector::reflect_table).
+    pub async fn reflect_table_on(conn: &mut Connection, table: &str) -> Result<Table> {
         let cols = columns(conn, table).await?;
         let pk = primary_key(conn, table).await?;
         let fks = foreign_keys(conn, table).await?;
