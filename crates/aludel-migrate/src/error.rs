@@ -177,3 +177,41 @@ impl std::error::Error for Error {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+/// A migration error as Aludel's one error type (DESIGN.md: one error
+/// type), of kind [`Migration`](aludel_core::ErrorKind::Migration), with
+/// the same message. The migration error stays whole underneath: get it
+/// back with [`Error::from_core`] (or `source()` and a downcast) for its
+/// revisions, the ops done, and the database error with its SQL.
+///
+/// ```
+/// use aludel_migrate::{Revision, Revisions};
+/// const A: Revision = Revision::new("aaaaaaaaaaaa", &["ffffffffffff"], "first");
+/// fn load() -> aludel_core::Result<Revisions> {
+///     Ok(Revisions::new([A])?) // `?` converts
+/// }
+/// let err = load().unwrap_err();
+/// assert_eq!(err.kind(), aludel_core::ErrorKind::Migration);
+/// let migration = aludel_migrate::Error::from_core(&err).unwrap();
+/// assert_eq!(migration.revisions(), ["aaaaaaaaaaaa", "ffffffffffff"]);
+/// ```
+impl From<Error> for aludel_core::Error {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        let mut out = aludel_core::Error::new(aludel_core::ErrorKind::Migration, message);
+        if let Some(db) = e.database_error() {
+            out = out
+                .with_table(db.table().map(str::to_string))
+                .with_column(db.column().map(str::to_string));
+        }
+        out.with_source(e)
+    }
+}
+
+impl Error {
+    /// The migration error inside an Aludel error converted from one (see
+    /// the `From` impl), if `err` is such an error.
+    pub fn from_core(err: &aludel_core::Error) -> Option<&Error> {
+        std::error::Error::source(err).and_then(|s| s.downcast_ref::<Error>())
+    }
+}

@@ -79,19 +79,25 @@
 //! | [`drop_column`](Ops::drop_column) | `ALTER TABLE … DROP COLUMN` |
 //! | [`create_index`](Ops::create_index) | `CREATE [UNIQUE] INDEX` |
 //! | [`drop_index`](Ops::drop_index) | `DROP INDEX` (`… ON table` on MySQL) |
-//! | [`alter_column`](Ops::alter_column) | type, nullability, server default, rename: `ALTER COLUMN` (PostgreSQL), `CHANGE COLUMN` (MySQL), `RENAME COLUMN` only (SQLite) |
-//! | [`create_foreign_key`](Ops::create_foreign_key) | `ADD CONSTRAINT … FOREIGN KEY` (not SQLite) |
-//! | [`create_unique_constraint`](Ops::create_unique_constraint) | `ADD CONSTRAINT … UNIQUE` (not SQLite) |
-//! | [`create_check_constraint`](Ops::create_check_constraint) | `ADD CONSTRAINT … CHECK` (not SQLite) |
-//! | [`drop_constraint`](Ops::drop_constraint) | `DROP CONSTRAINT` / MySQL's `DROP FOREIGN KEY`, `DROP INDEX`, `DROP PRIMARY KEY` (not SQLite) |
+//! | [`alter_column`](Ops::alter_column) | type, nullability, server default, rename: `ALTER COLUMN` (PostgreSQL), `CHANGE COLUMN` (MySQL), `RENAME COLUMN` (SQLite), else a rebuild (SQLite) |
+//! | [`create_foreign_key`](Ops::create_foreign_key) | `ADD CONSTRAINT … FOREIGN KEY` (a rebuild on SQLite) |
+//! | [`create_unique_constraint`](Ops::create_unique_constraint) | `ADD CONSTRAINT … UNIQUE` (a rebuild on SQLite) |
+//! | [`create_check_constraint`](Ops::create_check_constraint) | `ADD CONSTRAINT … CHECK` (a rebuild on SQLite) |
+//! | [`drop_constraint`](Ops::drop_constraint) | `DROP CONSTRAINT` / MySQL's `DROP FOREIGN KEY`, `DROP INDEX`, `DROP PRIMARY KEY` (a rebuild on SQLite) |
 //! | [`execute`](Ops::execute), [`execute_with`](Ops::execute_with) | raw SQL, with bound `:name` values |
 //! | [`bulk_insert`](Ops::bulk_insert) | multi-row `INSERT`s, values bound |
 //! | [`run`](Ops::run) | a data migration: an async closure given the connection |
 //!
-//! SQLite cannot change a column or a constraint in place; Alembic's
-//! batch mode (rebuild the table, copy, drop, rename) is not implemented
-//! yet, so those ops are an `Unsupported` error there that says so (a
-//! column rename works natively).
+//! SQLite cannot change a column or a constraint in place; there those
+//! ops rebuild the table as Alembic's batch mode does, without being
+//! asked: `CREATE TABLE _alembic_tmp_<name>` with the new shape, copy the
+//! rows, drop the old table, rename the new one, create the indexes again,
+//! all inside the revision's transaction. Rows, indexes, unique and named
+//! check constraints and foreign keys (to and from the table) are kept.
+//! Such a revision runs with `PRAGMA foreign_keys` off (set before its
+//! transaction opens, since SQLite ignores it inside one, and restored
+//! after) and a `PRAGMA foreign_key_check` before its commit: a violation
+//! rolls the revision back.
 //!
 //! Identifiers are always quoted by the dialect; values are always bound
 //! (a column's DEFAULT is the one literal, rendered by the dialect).
@@ -129,7 +135,7 @@
 //! worded as Alembic's; [`Runner`]'s commands also return the lines.
 #![warn(missing_docs)]
 
-mod alter;
+mod batch;
 mod error;
 mod graph;
 mod ops;

@@ -1,21 +1,23 @@
 //! Ops: what an upgrade or a downgrade does, recorded by the revision's
 //! body and run afterwards by the runner (Alembic's `op.*`).
 //!
-//! The DDL comes from Aludel Core's [`DdlCompiler`] wherever it has the
-//! statement (tables, column definitions, indexes, foreign keys, enum
-//! types, comments); the few `ALTER TABLE` forms it lacks are written here
-//! with every identifier quoted by the dialect. Values are always bound,
-//! except a column's DEFAULT, which DDL cannot bind and the dialect
-//! renders as an escaped literal.
+//! The DDL comes from Aludel Core's [`DdlCompiler`] (tables, columns,
+//! `ALTER`s, indexes, constraints, enum types, comments), every identifier
+//! quoted by the dialect. On SQLite, what its `ALTER TABLE` cannot do is a
+//! table rebuild ([`crate::batch`]). Values are always bound, except a
+//! column's DEFAULT, which DDL cannot bind and the dialect renders as an
+//! escaped literal.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use aludel_core::schema::{
-    Column, DdlCompiler, ForeignKey, Index, MetaData, ServerDefault, SqlType, Table,
-};
+use aludel_core::schema::ReflectedColumn;
+pub use aludel_core::schema::{AlterColumn, ConstraintKind};
+use aludel_core::schema::{Column, DdlCompiler, ForeignKey, Index, Inspector, MetaData, Table};
 use aludel_core::sql::{insert, Expr};
 use aludel_core::url::Backend;
+
+use crate::batch;
 use aludel_core::{params, text, Connection, Params};
 
 /// A boxed, sendable future: what a data-migration closure given to
@@ -55,7 +57,7 @@ pub struct Ops {
     ops: Vec<Op>,
 }
 
-enum Op {
+pub(crate) enum Op {
     CreateTable(Table),
     DropTable(String),
     RenameTable(String, String),
@@ -76,87 +78,6 @@ enum Op {
     Execute(String, Params),
     BulkInsert(Table, Vec<Params>),
     Run(String, RunFn),
-}
-
-/// What [`Ops::alter_column`] changes (Alembic's `alter_column` keywords).
-/// Each part left unset keeps what the column has.
-///
-/// ```
-/// use aludel_core::schema::SqlType;
-/// use aludel_migrate::AlterColumn;
-/// let change = AlterColumn::new()
-///     .sql_type(SqlType::string(200))
-///     .nullable(false)
-///     .server_default("anonymous")
-///     .rename("full_name");
-/// # let _ = change;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AlterColumn {
-    pub(crate) sql_type: Option<SqlType>,
-    pub(crate) nullable: Option<bool>,
-    pub(crate) default: Option<Option<ServerDefault>>,
-    pub(crate) new_name: Option<String>,
-}
-
-impl AlterColumn {
-    /// No change yet.
-    pub fn new() -> Self {
-        AlterColumn::default()
-    }
-
-    /// A new type (`type_=`).
-    pub fn sql_type(mut self, ty: SqlType) -> Self {
-        self.sql_type = Some(ty);
-        self
-    }
-
-    /// NULL allowed or not (`nullable=`).
-    pub fn nullable(mut self, nullable: bool) -> Self {
-        self.nullable = Some(nullable);
-        self
-    }
-
-    /// A new server default, a literal value rendered by the dialect
-    /// (`server_default=`).
-    pub fn server_default(mut self, value: impl Into<aludel_core::Value>) -> Self {
-        self.default = Some(Some(ServerDefault::Value(value.into())));
-        self
-    }
-
-    /// A new server default written as SQL (`CURRENT_TIMESTAMP`); never
-    /// build it from user input.
-    pub fn server_default_sql(mut self, sql: impl Into<String>) -> Self {
-        self.default = Some(Some(ServerDefault::Sql(sql.into())));
-        self
-    }
-
-    /// Remove the server default (`server_default=None`).
-    pub fn drop_server_default(mut self) -> Self {
-        self.default = Some(None);
-        self
-    }
-
-    /// Rename the column (`new_column_name=`).
-    pub fn rename(mut self, new_name: impl Into<String>) -> Self {
-        self.new_name = Some(new_name.into());
-        self
-    }
-}
-
-/// The kind of constraint [`Ops::drop_constraint`] drops (MySQL spells
-/// each differently).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConstraintKind {
-    /// A FOREIGN KEY.
-    ForeignKey,
-    /// A UNIQUE constraint.
-    Unique,
-    /// A CHECK constraint.
-    Check,
-    /// The PRIMARY KEY.
-    PrimaryKey,
 }
 
 impl std::fmt::Debug for Ops {
@@ -215,8 +136,10 @@ impl Ops {
         self.push(Op::AddColumn(table.into(), column))
     }
 
-    /// `ALTER TABLE … DROP COLUMN`. (SQLite ≥ 3.35 drops a column that no
-    /// index, key or constraint uses.)
+    /// `ALTER TABLE … DROP COLUMN`. On SQLite a column that an index, a
+    /// key or a constraint uses (or any column, before SQLite 3.35) is
+    /// dropped by rebuilding the table (batch mode), which also drops the
+    /// indexes, unique constraints and foreign keys that use it.
     pub fn drop_column(
         &mut self,
         table: impl Into<String>,
@@ -257,9 +180,9 @@ impl Ops {
     /// the whole column, whose current definition is read from
     /// `information_schema` on the migration's connection (so the
     /// `existing_*` arguments Alembic needs there are not needed here).
-    /// SQLite renames natively; its other changes need a table rebuild
-    /// (batch mode), which is not implemented yet and is an
-    /// [`Unsupported`](aludel_core::ErrorKind::Unsupported) error.
+    /// SQLite renames natively; its other changes rebuild the table (batch
+    /// mode: new table, copy, drop, rename, indexes again), keeping the
+    /// rows, indexes and foreign keys.
     ///
     /// ```
     /// use aludel_core::schema::SqlType;
@@ -279,13 +202,13 @@ impl Ops {
 
     /// `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` on `table`; a
     /// foreign key without a name gets the naming convention's
-    /// (`fk_<table>_<columns>_<referred>`). Not on SQLite (batch mode).
+    /// (`fk_<table>_<columns>_<referred>`). SQLite rebuilds the table.
     pub fn create_foreign_key(&mut self, table: impl Into<String>, fk: ForeignKey) -> &mut Self {
         self.push(Op::CreateForeignKey(table.into(), fk))
     }
 
-    /// `ALTER TABLE … ADD CONSTRAINT name UNIQUE (columns)`. Not on
-    /// SQLite (batch mode).
+    /// `ALTER TABLE … ADD CONSTRAINT name UNIQUE (columns)`. SQLite
+    /// rebuilds the table.
     pub fn create_unique_constraint<I, S>(
         &mut self,
         name: impl Into<String>,
@@ -301,7 +224,10 @@ impl Ops {
     }
 
     /// `ALTER TABLE … ADD CONSTRAINT name CHECK (condition)`; the
-    /// condition is SQL written as is. Not on SQLite (batch mode).
+    /// condition is SQL written as is. SQLite rebuilds the table. Under
+    /// the default naming convention the name should be
+    /// `ck_<table>_<something>`: a table rebuilt later on SQLite names its
+    /// checks that way.
     pub fn create_check_constraint(
         &mut self,
         name: impl Into<String>,
@@ -313,8 +239,8 @@ impl Ops {
 
     /// Drop the constraint `name` of `table`: `DROP CONSTRAINT` on
     /// PostgreSQL; on MySQL `DROP FOREIGN KEY`, `DROP INDEX`, `DROP
-    /// CONSTRAINT` or `DROP PRIMARY KEY` by `kind`. Not on SQLite (batch
-    /// mode).
+    /// CONSTRAINT` or `DROP PRIMARY KEY` by `kind`. SQLite rebuilds the
+    /// table without it.
     pub fn drop_constraint(
         &mut self,
         name: impl Into<String>,
@@ -398,7 +324,7 @@ impl Ops {
 }
 
 /// One recorded op, ready to run.
-pub(crate) struct RunnableOp(Op);
+pub(crate) struct RunnableOp(pub(crate) Op);
 
 impl RunnableOp {
     pub(crate) fn describe(&self) -> String {
@@ -408,35 +334,17 @@ impl RunnableOp {
     pub(crate) async fn run(self, conn: &mut Connection) -> aludel_core::Result<()> {
         self.0.run(conn).await
     }
+
+    /// Whether the op may rebuild a table on SQLite.
+    pub(crate) fn may_rebuild(&self) -> bool {
+        self.0.may_rebuild()
+    }
 }
 
 fn metadata_of(table: &Table) -> aludel_core::Result<MetaData> {
     let mut md = MetaData::new();
     md.add(table.clone())?;
     Ok(md)
-}
-
-/// A table holding only `columns`, for compiling DDL about them.
-fn shadow(table: &str, columns: &[String]) -> TableBuilderShadow {
-    let mut b = Table::builder(table);
-    for c in columns {
-        b = b.column(Column::new(c.clone(), SqlType::Integer));
-    }
-    TableBuilderShadow(b)
-}
-
-struct TableBuilderShadow(aludel_core::schema::TableBuilder);
-
-impl TableBuilderShadow {
-    fn index(self, name: &str, columns: &[String], unique: bool) -> aludel_core::Result<Table> {
-        self.0
-            .add_index(Index {
-                name: Some(name.to_string()),
-                columns: columns.to_vec(),
-                unique,
-            })
-            .build()
-    }
 }
 
 impl Op {
@@ -480,10 +388,26 @@ impl Op {
         }
     }
 
+    /// Whether this op may rebuild a table on SQLite (batch mode), which
+    /// the runner runs with foreign key enforcement off (see
+    /// [`crate::batch`]).
+    fn may_rebuild(&self) -> bool {
+        match self {
+            Op::AlterColumn(_, _, change) => !change.is_rename_only(),
+            Op::DropColumn(..)
+            | Op::CreateForeignKey(..)
+            | Op::CreateUnique(..)
+            | Op::CreateCheck(..)
+            | Op::DropConstraint(..) => true,
+            _ => false,
+        }
+    }
+
     async fn run(self, conn: &mut Connection) -> aludel_core::Result<()> {
         let dialect = conn.dialect().clone();
-        let q = |s: &str| dialect.quote_identifier(s);
-        let backend = dialect.backend();
+        let sqlite = dialect.backend() == Backend::Sqlite;
+        let empty = MetaData::new();
+        let ddl = DdlCompiler::new(&dialect, &empty);
         match self {
             Op::CreateTable(table) => {
                 let md = metadata_of(&table)?;
@@ -498,74 +422,27 @@ impl Op {
                     exec(conn, &sql).await?;
                 }
             }
-            Op::DropTable(name) => exec(conn, &format!("DROP TABLE {}", q(&name))).await?,
-            Op::RenameTable(a, b) => {
-                exec(conn, &format!("ALTER TABLE {} RENAME TO {}", q(&a), q(&b))).await?
+            Op::DropTable(name) => {
+                let t = Table::builder(name).build()?;
+                exec(conn, &ddl.drop_table(&t)).await?
             }
+            Op::RenameTable(a, b) => exec(conn, &ddl.rename_table(&a, &b)).await?,
             Op::AddColumn(table, column) => {
-                let t = Table::builder(table.clone()).column(column).build()?;
+                let t = Table::builder(table.clone())
+                    .column(column.clone())
+                    .build()?;
                 let md = metadata_of(&t)?;
-                let ddl = DdlCompiler::new(&dialect, &md);
-                let names = t.constraint_names(md.naming_convention());
-                let col = &t.columns()[0];
-                create_enum_types(conn, &ddl, &t).await?;
-                let mut def = ddl.column_definition(&t, col)?;
-                if backend == Backend::Sqlite {
-                    // SQLite cannot add a constraint later: the foreign key
-                    // goes inline, named.
-                    if let Some(fk) = t.foreign_keys().first() {
-                        def.push_str(&format!(
-                            " CONSTRAINT {} REFERENCES {} ({})",
-                            q(&names.foreign_keys[0]),
-                            q(&fk.referred_table),
-                            fk.referred_columns
-                                .iter()
-                                .map(|c| q(c))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                        if let Some(a) = fk.on_delete {
-                            def.push_str(" ON DELETE ");
-                            def.push_str(a.as_sql());
-                        }
-                        if let Some(a) = fk.on_update {
-                            def.push_str(" ON UPDATE ");
-                            def.push_str(a.as_sql());
-                        }
-                    }
-                }
-                exec(conn, &format!("ALTER TABLE {} ADD COLUMN {def}", q(&table))).await?;
-                if backend != Backend::Sqlite && !t.foreign_keys().is_empty() {
-                    exec(conn, &ddl.add_foreign_key(&t, 0)?).await?;
-                }
-                for (u, name) in t.unique_constraints().iter().zip(&names.uniques) {
-                    let cols = u
-                        .columns
-                        .iter()
-                        .map(|c| q(c))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let sql = if backend == Backend::Sqlite {
-                        format!("CREATE UNIQUE INDEX {} ON {} ({cols})", q(name), q(&table))
-                    } else {
-                        format!(
-                            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({cols})",
-                            q(&table),
-                            q(name)
-                        )
-                    };
-                    exec(conn, &sql).await?;
-                }
-                for sql in ddl.comments(&t)?.into_iter().chain(ddl.create_indexes(&t)) {
+                create_enum_types(conn, &DdlCompiler::new(&dialect, &md), &t).await?;
+                for sql in ddl.add_column(&table, &column)? {
                     exec(conn, &sql).await?;
                 }
             }
             Op::DropColumn(table, column) => {
-                exec(
-                    conn,
-                    &format!("ALTER TABLE {} DROP COLUMN {}", q(&table), q(&column)),
-                )
-                .await?
+                if sqlite && batch::drop_column_needs_rebuild(conn, &table, &column).await? {
+                    batch::rebuild(conn, &table, batch::Change::DropColumn(&column)).await?;
+                } else {
+                    exec(conn, &ddl.drop_column(&table, &column)).await?
+                }
             }
             Op::CreateIndex {
                 name,
@@ -573,65 +450,58 @@ impl Op {
                 columns,
                 unique,
             } => {
-                let t = shadow(&table, &columns).index(&name, &columns, unique)?;
-                let md = metadata_of(&t)?;
-                let sql = DdlCompiler::new(&dialect, &md).create_indexes(&t).remove(0);
-                exec(conn, &sql).await?;
+                let index = Index {
+                    name: Some(name),
+                    columns,
+                    unique,
+                };
+                exec(conn, &ddl.create_index_on(&table, &index)).await?;
             }
-            Op::DropIndex(name, table) => {
-                let t = shadow(&table, &["x".into()]).index(&name, &["x".into()], false)?;
-                let md = metadata_of(&t)?;
-                exec(conn, &DdlCompiler::new(&dialect, &md).drop_index(&t, 0)).await?;
-            }
+            Op::DropIndex(name, table) => exec(conn, &ddl.drop_index_named(&table, &name)).await?,
             Op::AlterColumn(table, column, change) => {
-                for sql in crate::alter::alter_column(conn, &table, &column, &change).await? {
-                    exec(conn, &sql).await?;
+                if sqlite && !change.is_rename_only() {
+                    batch::rebuild(conn, &table, batch::Change::AlterColumn(&column, &change))
+                        .await?;
+                } else {
+                    let existing = if dialect.backend() == Backend::Mysql {
+                        Some(existing_column(conn, &table, &column).await?)
+                    } else {
+                        None
+                    };
+                    for sql in ddl.alter_column(&table, &column, &change, existing.as_ref())? {
+                        exec(conn, &sql).await?;
+                    }
                 }
             }
             Op::CreateForeignKey(table, fk) => {
-                crate::alter::no_sqlite(&dialect, "create_foreign_key", &table)?;
-                let mut b = Table::builder(table.clone());
-                for c in &fk.columns {
-                    b = b.column(Column::new(c.clone(), SqlType::Integer));
+                if sqlite {
+                    batch::rebuild(conn, &table, batch::Change::AddForeignKey(&fk)).await?;
+                } else {
+                    exec(conn, &ddl.add_foreign_key_to(&table, &fk)?).await?;
                 }
-                let t = b.foreign_key(fk).build()?;
-                let md = metadata_of(&t)?;
-                exec(
-                    conn,
-                    &DdlCompiler::new(&dialect, &md).add_foreign_key(&t, 0)?,
-                )
-                .await?;
             }
             Op::CreateUnique(name, table, columns) => {
-                crate::alter::no_sqlite(&dialect, "create_unique_constraint", &table)?;
-                let cols = columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
-                let sql = format!(
-                    "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({cols})",
-                    q(&table),
-                    q(&name)
-                );
-                exec(conn, &sql).await?;
+                if sqlite {
+                    batch::rebuild(conn, &table, batch::Change::AddUnique(&name, &columns)).await?;
+                } else {
+                    exec(conn, &ddl.add_unique_constraint(&table, &name, &columns)?).await?;
+                }
             }
             Op::CreateCheck(name, table, condition) => {
-                crate::alter::no_sqlite(&dialect, "create_check_constraint", &table)?;
-                let sql = format!(
-                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({condition})",
-                    q(&table),
-                    q(&name)
-                );
-                exec(conn, &sql).await?;
+                if sqlite {
+                    batch::rebuild(conn, &table, batch::Change::AddCheck(&name, &condition))
+                        .await?;
+                } else {
+                    exec(conn, &ddl.add_check_constraint(&table, &name, &condition)?).await?;
+                }
             }
             Op::DropConstraint(name, table, kind) => {
-                crate::alter::no_sqlite(&dialect, "drop_constraint", &table)?;
-                let what = match (backend, kind) {
-                    (Backend::Mysql, ConstraintKind::ForeignKey) => {
-                        format!("FOREIGN KEY {}", q(&name))
-                    }
-                    (Backend::Mysql, ConstraintKind::Unique) => format!("INDEX {}", q(&name)),
-                    (Backend::Mysql, ConstraintKind::PrimaryKey) => "PRIMARY KEY".to_string(),
-                    _ => format!("CONSTRAINT {}", q(&name)),
-                };
-                exec(conn, &format!("ALTER TABLE {} DROP {what}", q(&table))).await?;
+                if sqlite {
+                    batch::rebuild(conn, &table, batch::Change::DropConstraint(&name, kind))
+                        .await?;
+                } else {
+                    exec(conn, &ddl.drop_constraint(&table, &name, kind)?).await?;
+                }
             }
             Op::Execute(sql, params) => {
                 conn.execute(text(sql), params).await?;
@@ -656,7 +526,28 @@ impl Op {
     }
 }
 
-async fn exec(conn: &mut Connection, sql: &str) -> aludel_core::Result<()> {
+/// The column as the database has it now (MySQL's `CHANGE COLUMN`
+/// restates it).
+async fn existing_column(
+    conn: &mut Connection,
+    table: &str,
+    column: &str,
+) -> aludel_core::Result<ReflectedColumn> {
+    Inspector::columns_on(conn, table)
+        .await?
+        .into_iter()
+        .find(|c| c.name == column)
+        .ok_or_else(|| {
+            aludel_core::Error::new(
+                aludel_core::ErrorKind::Syntax,
+                format!("alter_column: no column \"{column}\" on table \"{table}\""),
+            )
+            .with_table(Some(table.to_string()))
+            .with_column(Some(column.to_string()))
+        })
+}
+
+pub(crate) async fn exec(conn: &mut Connection, sql: &str) -> aludel_core::Result<()> {
     conn.exec_driver_sql(sql, &[]).await?;
     Ok(())
 }

@@ -343,8 +343,29 @@ impl Step<'_> {
     }
 
     /// PostgreSQL, SQLite: the ops and the version update in one
-    /// transaction.
+    /// transaction. On SQLite a revision that may rebuild a table runs
+    /// with foreign key enforcement off and a `PRAGMA foreign_key_check`
+    /// before its commit (see `batch`).
     async fn run_in_transaction(&self, conn: &mut Connection, ops: Vec<RunnableOp>) -> Result<()> {
+        let sqlite = conn.dialect().backend() == aludel_core::url::Backend::Sqlite;
+        if sqlite && ops.iter().any(RunnableOp::may_rebuild) {
+            let was_on = crate::batch::suspend_foreign_keys(conn).await?;
+            let res = self.run_ops_in_transaction(conn, ops, true).await;
+            let restored = crate::batch::restore_foreign_keys(conn, was_on).await;
+            res?;
+            restored?;
+            Ok(())
+        } else {
+            self.run_ops_in_transaction(conn, ops, false).await
+        }
+    }
+
+    async fn run_ops_in_transaction(
+        &self,
+        conn: &mut Connection,
+        ops: Vec<RunnableOp>,
+        fk_check: bool,
+    ) -> Result<()> {
         let n = ops.len();
         let mut tx = conn.begin().await?;
         for (i, op) in ops.into_iter().enumerate() {
@@ -355,6 +376,22 @@ impl Step<'_> {
                     i,
                     n,
                     &what,
+                    e,
+                    format!(
+                        "the revision's transaction was rolled back, so nothing of it remains; \
+                         the database is at {}",
+                        self.heads_text()
+                    ),
+                ));
+            }
+        }
+        if fk_check {
+            if let Err(e) = crate::batch::foreign_key_check(&mut tx).await {
+                let _ = tx.rollback().await;
+                return Err(self.op_error(
+                    n.saturating_sub(1),
+                    n,
+                    "foreign key check",
                     e,
                     format!(
                         "the revision's transaction was rolled back, so nothing of it remains; \

@@ -5,4 +5,5 @@
 mod harness;
 
 mod alter;
+mod batch;
 mod runner;
