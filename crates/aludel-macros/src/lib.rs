@@ -4,6 +4,7 @@ use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
 mod from_row;
+mod migrations;
 mod model;
 
 /// Decode a result row into a struct, column by field name.
@@ -50,6 +51,18 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 pub fn derive_db_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     model::expand_db_enum(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The implementation of `aludel_migrate::migrations!`: compile every
+/// revision script of a directory into the app and build a `static`
+/// registry of them. Use it through that macro, which passes its crate
+/// path first (`$crate; "migrations/versions"`); it is documented there.
+#[doc(hidden)]
+#[proc_macro]
+pub fn migrations(input: TokenStream) -> TokenStream {
+    migrations::expand(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

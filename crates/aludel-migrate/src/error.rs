@@ -48,6 +48,19 @@ pub enum ErrorKind {
     /// The database reported an error (while running an op, or reading or
     /// writing the version table).
     Database,
+    /// A revision script on disk or in the compiled registry is wrong: its
+    /// file name does not start with its revision id, it cannot be read,
+    /// or `db revision` / `db merge` cannot write one.
+    Script,
+    /// The migration lock was not acquired within the timeout; the message
+    /// names who holds it.
+    LockTimeout,
+    /// An op cannot be rendered as SQL without a database (offline mode,
+    /// `--sql`): a data migration with a connection, say.
+    Offline,
+    /// A command-line usage error (`db` CLI): bad arguments, a directory
+    /// that exists already, autogenerate not available.
+    Usage,
 }
 
 /// The error of every fallible migration operation.

@@ -149,3 +149,57 @@ pub use ops::{AlterColumn, BoxFuture, ConstraintKind, Ops};
 pub use revision::{new_revision_id, Body, Revision};
 pub use runner::Runner;
 pub use version::{version_table, PROGRESS_TABLE, VERSION_TABLE};
+
+// Scripts, discovery, the lock, offline SQL and the `db` command line.
+pub mod build;
+#[cfg(feature = "cli")]
+pub mod cli;
+mod lock;
+pub mod offline;
+mod script;
+
+pub use lock::POSTGRES_LOCK_KEY;
+pub use runner::DEFAULT_LOCK_TIMEOUT;
+pub use script::{read_scripts, render_script, slug, Migrations, Script, ScriptHeader};
+
+/// What every revision script has in scope: [`migrations!`] compiles each
+/// script with `use <this crate>::prelude::*;` in front of it, so scripts
+/// name `Ops`, `Table`, `Column`… without imports, whichever crate (this
+/// one or a facade re-exporting it) the app depends on.
+pub mod prelude {
+    pub use crate::{AlterColumn, ConstraintKind, Ops, Revision};
+    pub use aludel_core::schema::{Column, ForeignKey, Index, SqlType, Table};
+    pub use aludel_core::{params, text, Connection, Params, Result, Value};
+}
+
+/// Compile every revision script of a directory into the app and define
+/// `pub static MIGRATIONS: Migrations` listing them — no hand-kept list.
+///
+/// The path is relative to the crate's `Cargo.toml`. Each
+/// `<rev>_<slug>.rs` file (files starting with `_` or `.` are skipped)
+/// becomes a private module holding the file, with [`prelude`] in scope;
+/// it must define `pub const REVISION: Revision`. A file whose name does
+/// not start with its revision id is a compile error naming both.
+///
+/// ```ignore
+/// // src/main.rs
+/// aludel_migrate::migrations!("migrations/versions");
+///
+/// let revisions = MIGRATIONS.revisions()?;
+/// ```
+///
+/// A change to an existing script rebuilds the app (the files are
+/// `include!`d, so rustc tracks them). A *new* file is compiled in at the
+/// next build of the crate; to make adding one trigger that build, call
+/// [`build::watch`] from the app's build script.
+#[macro_export]
+macro_rules! migrations {
+    ($dir:literal) => {
+        $crate::__private::migrations!($crate; $dir);
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use aludel_macros::migrations;
+}

@@ -53,6 +53,9 @@ use crate::version::{self, Change, PROGRESS_TABLE};
 pub struct Runner<'a> {
     engine: Engine,
     revisions: &'a Revisions,
+    // lock.rs: the migration lock's timeout; each line as it happens.
+    lock_timeout: std::time::Duration,
+    on_line: LineSink,
 }
 
 impl<'a> Runner<'a> {
@@ -61,6 +64,8 @@ impl<'a> Runner<'a> {
         Runner {
             engine: engine.clone(),
             revisions,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            on_line: LineSink(None),
         }
     }
 
@@ -95,7 +100,7 @@ impl<'a> Runner<'a> {
     /// the op (see [`Error::ops_done`]); [`ErrorKind::Incomplete`] when
     /// another revision was left halfway on MySQL.
     pub async fn upgrade(&self, target: &str) -> Result<Vec<String>> {
-        self.migrate(target, true).await
+        self.locked(self.migrate(target, true)).await
     }
 
     /// Downgrade to `target`: `base`, a revision id or prefix (which stays
@@ -106,7 +111,7 @@ impl<'a> Runner<'a> {
     /// current revisions is [`ErrorKind::InvalidTarget`], a `-N` past base
     /// [`ErrorKind::RelativeOutOfRange`].
     pub async fn downgrade(&self, target: &str) -> Result<Vec<String>> {
-        self.migrate(target, false).await
+        self.locked(self.migrate(target, false)).await
     }
 
     /// Set the version table to `target` without running any migration
@@ -120,6 +125,10 @@ impl<'a> Runner<'a> {
     /// # Errors
     /// The target's errors; [`ErrorKind::Database`].
     pub async fn stamp(&self, target: &str) -> Result<Vec<String>> {
+        self.locked(self.stamp_unlocked(target)).await
+    }
+
+    async fn stamp_unlocked(&self, target: &str) -> Result<Vec<String>> {
         let g = self.revisions;
         let new: Vec<String> = match g.resolve_place(target)? {
             Target::Base => Vec::new(),
@@ -159,7 +168,7 @@ impl<'a> Runner<'a> {
             rows.join(", "),
             new.join(", ")
         );
-        info!(target: "aludel::migrate", "{line}");
+        self.emit(&line);
         {
             let mut tx = conn.begin().await?;
             version::write(&mut tx, &changes).await?;
@@ -239,7 +248,7 @@ impl<'a> Runner<'a> {
         for (k, (r, ops)) in steps.into_iter().enumerate() {
             let rev = g.at(r);
             let line = format!("Running {}", step_text(rev, upgrade));
-            info!(target: "aludel::migrate", "{line}");
+            self.emit(&line);
             let changes = version::changes(g, &heads, r, upgrade);
             let step = Step {
                 rev,
@@ -267,6 +276,59 @@ impl<'a> Runner<'a> {
             version::drop_progress_if_empty(&mut conn).await?;
         }
         Ok(lines)
+    }
+}
+
+// ---- The migration lock and line callbacks (see lock.rs) ----
+
+/// How long [`Runner`] waits for the migration lock unless told otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The callback given to [`Runner::on_line`].
+#[derive(Clone)]
+struct LineSink(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl std::fmt::Debug for LineSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+impl Runner<'_> {
+    /// How long `upgrade`, `downgrade` and `stamp` wait for the migration
+    /// lock (default [`DEFAULT_LOCK_TIMEOUT`], 60 s) before failing with
+    /// [`ErrorKind::LockTimeout`] naming who holds it. The lock makes
+    /// several app instances migrating at start-up safe: one runs the
+    /// revisions, the others wait and then find nothing to do (see
+    /// [the crate docs](crate#the-migration-lock)).
+    pub fn lock_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Call `f` with each line (`Running upgrade a -> b, message`) as it
+    /// happens, before the revision runs, as well as logging it; the `db`
+    /// command line prints them this way.
+    pub fn on_line(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_line = LineSink(Some(std::sync::Arc::new(f)));
+        self
+    }
+
+    fn emit(&self, line: &str) {
+        info!(target: "aludel::migrate", "{line}");
+        if let Some(f) = &self.on_line.0 {
+            f(line);
+        }
+    }
+
+    /// Run `work` holding the migration lock.
+    async fn locked<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let lock = crate::lock::acquire(&self.engine, self.lock_timeout).await?;
+        let out = work.await;
+        let released = lock.release().await;
+        let out = out?;
+        released?;
+        Ok(out)
     }
 }
 

@@ -4,6 +4,10 @@
 #[macro_use]
 mod harness;
 
+mod alembic;
 mod alter;
 mod batch;
+mod cli;
+mod lock;
+mod offline;
 mod runner;
