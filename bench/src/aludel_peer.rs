@@ -50,6 +50,17 @@ pub struct PeerComment {
     body: String,
 }
 
+/// The stream_rows table, as a model (ORM streaming).
+#[derive(Model, Clone, Debug)]
+#[aludel(table = "stream_rows")]
+pub struct PeerStreamRow {
+    #[aludel(primary_key)]
+    id: i64,
+    a: i32,
+    #[aludel(length = 20)]
+    b: String,
+}
+
 /// Core's rows: plain structs decoded with `FromRow`.
 #[derive(FromRow, Debug)]
 #[allow(dead_code)]
@@ -149,10 +160,14 @@ pub async fn run(args: &Args, orm: bool) -> Res<()> {
                     start.elapsed().as_secs_f64() * 1e6
                 }
                 ("stream_rows", true) => {
-                    eprintln!(
-                        "[{contender}] stream_rows: model queries do not stream yet; skipped"
-                    );
-                    continue;
+                    if !table_exists(&engine, "stream_rows").await {
+                        eprintln!("[{contender}] stream_rows: no stream_rows table; skipped");
+                        continue;
+                    }
+                    let start = Instant::now();
+                    stream_orm(&engine).await?;
+                    rss = peak_rss_kib();
+                    start.elapsed().as_secs_f64() * 1e6
                 }
                 (other, _) => return Err(format!("unknown workload {other}").into()),
             };
@@ -448,6 +463,19 @@ async fn uow_orm(engine: &Engine) -> Res<f64> {
     drop(s);
     cleanup(engine).await?;
     Ok(us)
+}
+
+async fn stream_orm(engine: &Engine) -> Res<()> {
+    let mut s = Session::new(engine);
+    let mut rows = PeerStreamRow::query(&mut s).stream().await?;
+    let (mut sum, mut count) = (0i64, 0usize);
+    while let Some(row) = rows.try_next().await? {
+        sum += i64::from(row.a);
+        count += 1;
+    }
+    drop(rows);
+    std::hint::black_box(sum);
+    check("stream_rows", count, 1_000_000)
 }
 
 async fn stream_core(engine: &Engine) -> Res<()> {

@@ -35,7 +35,7 @@ pub mod doctest;
 pub use dialect::{Dialect, IsolationLevel};
 pub use engine::{create_engine, Connection, Engine, EngineBuilder, PoolStatus, Transaction};
 pub use error::{Error, ErrorKind, IntegrityKind, Result};
-pub use result::{CursorResult, RowStream};
+pub use result::{CursorResult, RowStream, TypedRowStream};
 pub use row::{FromRow, ResultColumn, Row, RowIndex, RowMapping, RowPlan};
 pub use sql::text::{text, Text};
 pub use sql::{Executable, IntoParams, Params};

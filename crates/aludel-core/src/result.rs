@@ -255,6 +255,32 @@ impl<'c> RowStream<'c> {
         }
     }
 
+    /// Decode every row into `T` as it arrives: a [`Stream`] of
+    /// `Result<T>` (and [`TypedRowStream::try_next`]), planned once.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::text;
+    /// let mut rows = conn
+    ///     .stream(text("SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, 'y'"), ())
+    ///     .await?
+    ///     .typed::<(i64, String)>();
+    /// let mut got = Vec::new();
+    /// while let Some(pair) = rows.try_next().await? {
+    ///     got.push(pair);
+    /// }
+    /// assert_eq!(got, [(1, "x".to_string()), (2, "y".to_string())]);
+    /// # Ok(()) });
+    /// ```
+    pub fn typed<T: FromRow>(self) -> TypedRowStream<'c, T> {
+        let plan = T::plan(self.buf.columns());
+        TypedRowStream {
+            rows: self,
+            plan,
+            _t: std::marker::PhantomData,
+        }
+    }
+
     /// Read the next row into the buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
         if self.finished {
@@ -280,5 +306,42 @@ impl Stream for RowStream<'_> {
         let this = &mut *self;
         this.poll_fill(cx)
             .map(|r| r.map(|r| r.map(|()| this.buf.detach())))
+    }
+}
+
+/// A [`RowStream`] decoding each row into `T` (from [`RowStream::typed`]).
+pub struct TypedRowStream<'c, T> {
+    rows: RowStream<'c>,
+    plan: RowPlan,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: FromRow> TypedRowStream<'_, T> {
+    /// The columns of the rows to come.
+    pub fn columns(&self) -> &[ResultColumn] {
+        self.rows.columns()
+    }
+
+    /// The next row decoded into `T`, or `None` at the end.
+    pub async fn try_next(&mut self) -> Result<Option<T>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
+            .await
+            .transpose()
+    }
+}
+
+impl<T: FromRow> Stream for TypedRowStream<'_, T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.rows.poll_fill(cx) {
+            Poll::Ready(Some(Ok(()))) => {
+                Poll::Ready(Some(T::from_row_planned(&mut this.rows.buf, &this.plan)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

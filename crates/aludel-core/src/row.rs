@@ -39,6 +39,7 @@ pub(crate) type Columns = Arc<[ResultColumn]>;
 /// statement's columns changed (a schema change under a cached statement).
 /// `names` lists the statement's current column names; `build` makes the
 /// full list.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) fn cached_columns<'n>(
     cache: &mut std::collections::HashMap<String, Columns>,
     sql: &str,

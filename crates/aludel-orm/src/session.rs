@@ -409,6 +409,51 @@ impl Session {
         self.expire_on_commit = on;
     }
 
+    /// The Session's connection, checked out (and its transaction begun by
+    /// the first statement) if it has none yet: SQLAlchemy's
+    /// `Session.connection()`. Statements run on it share the Session's
+    /// transaction, so [`commit`](Session::commit) and
+    /// [`rollback`](Session::rollback) cover them. Nothing is flushed; see
+    /// [`execute`](Session::execute).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+    /// use aludel_core::text;
+    /// let engine = aludel_core::create_engine("sqlite://")?;
+    /// let mut s = aludel_orm::Session::new(&engine);
+    /// let conn = s.connection().await?;
+    /// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+    /// conn.execute(text("INSERT INTO t VALUES (1)"), ()).await?;
+    /// s.rollback().await?;
+    /// let n: i64 = s.execute(text("SELECT count(*) FROM sqlite_master"), ()).await?.scalar()?;
+    /// assert_eq!(n, 0, "the CREATE TABLE was rolled back with the Session");
+    /// # Ok(()) }
+    /// ```
+    pub async fn connection(&mut self) -> Result<&mut Connection> {
+        self.conn().await
+    }
+
+    /// Run a Core statement in the Session's transaction, flushing pending
+    /// changes first when autoflush is on: SQLAlchemy's `Session.execute`
+    /// for statements that are not model queries.
+    ///
+    /// # Errors
+    /// The flush's error, or the statement's.
+    pub async fn execute<S, P>(
+        &mut self,
+        statement: S,
+        params: P,
+    ) -> Result<aludel_core::CursorResult>
+    where
+        S: aludel_core::sql::Executable,
+        P: aludel_core::IntoParams,
+    {
+        if self.autoflush {
+            self.flush().await?;
+        }
+        self.conn().await?.execute(statement, params).await
+    }
+
     pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
         if self.conn.is_none() {
             self.conn = Some(self.engine.connect().await?);
@@ -1354,6 +1399,48 @@ pub struct ModelQuery<'s, T> {
 
 /// A joined load's table, ON condition, columns and key columns (to order by).
 pub(crate) type JoinSpec = (&'static Table, Expr, Vec<Expr>, Vec<Expr>);
+
+impl<'s, T: Model> ModelQuery<'s, T> {
+    /// Stream the matching rows as plain `T` values, one at a time with
+    /// bounded memory, for results too large to hold (what SQLAlchemy's
+    /// `yield_per` is used for).
+    ///
+    /// Pending changes are flushed first (with autoflush on), so the rows
+    /// read are what the session holds. The values are *not* tracked: the
+    /// identity map is neither consulted nor filled, so a million-row scan
+    /// does not grow the session; load with [`all`](Self::all) what you mean
+    /// to change. Eager-loading options cannot be combined with a stream
+    /// (declared `lazy = "selectin"`/`"joined"` defaults are not applied).
+    /// The stream borrows the session until it is dropped.
+    ///
+    /// `while let Some(user) = stream.try_next().await? { … }` reads it; it
+    /// is also a `futures` `Stream` of `Result<T>`.
+    ///
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] when the query has a loader option; the
+    /// flush's or the statement's error otherwise.
+    pub async fn stream(self) -> Result<aludel_core::TypedRowStream<'s, T>> {
+        if let Some(o) = self.options.first() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "a streamed query of {} cannot eager-load relationship \"{}\": \
+                     stream() yields untracked rows one at a time; load the related \
+                     objects in batches with all(), or drop the option",
+                    T::table().name(),
+                    o.relationship()
+                ),
+            ));
+        }
+        let session = self.session;
+        if session.autoflush {
+            session.flush().await?;
+        }
+        let rows = session.conn().await?.stream(&self.select, ()).await?;
+        Ok(rows.typed::<T>())
+    }
+}
 
 impl<T: Model> ModelQuery<'_, T> {
     /// WHERE (AND-ed).

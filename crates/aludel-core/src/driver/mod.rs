@@ -246,6 +246,12 @@ pub(crate) enum RowSource<'c> {
     Postgres(Columns, postgres::PgRowStream),
     #[cfg(feature = "mysql")]
     Mysql(mysql::MyRowStream<'c>),
+    /// Never built: keeps `'c` used when only PostgreSQL is compiled in.
+    #[allow(dead_code)]
+    Never(
+        std::convert::Infallible,
+        std::marker::PhantomData<&'c mut ()>,
+    ),
 }
 
 impl RowSource<'_> {
@@ -279,6 +285,7 @@ impl RowSource<'_> {
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
+            RowSource::Never(never, _) => match *never {},
         }
     }
 }

@@ -875,3 +875,40 @@ async fn association_model_with_extra_columns(db: TestDb) -> aludel::Result<()> 
 }
 
 all_backends!(association_model_with_extra_columns);
+
+/// A streamed query yields untracked rows, so it refuses a loader option
+/// (naming model and relationship) before sending anything.
+async fn stream_refuses_eager_loading(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    seed(&mut s).await?;
+    s.commit().await?;
+    let before = s.statement_count();
+    let err = match User::query(&mut s)
+        .options(selectin(User::posts))
+        .stream()
+        .await
+    {
+        Err(e) => e,
+        Ok(_) => panic!("a stream with a loader option must be refused"),
+    };
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("r_users") && msg.contains("\"posts\""),
+        "{msg}"
+    );
+    assert_eq!(s.statement_count(), before, "nothing sent");
+    let mut names = Vec::new();
+    let mut rows = User::query(&mut s)
+        .order_by([User::id.asc()])
+        .stream()
+        .await?;
+    while let Some(u) = rows.try_next().await? {
+        names.push(u.name);
+    }
+    assert_eq!(names, ["Ann", "Bob", "Cy"]);
+    Ok(())
+}
+
+all_backends!(stream_refuses_eager_loading);

@@ -619,3 +619,70 @@ async fn idle_flush_sends_nothing(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(idle_flush_sends_nothing);
+
+/// `stream()` reads a model query row by row into untracked values, after
+/// flushing what is pending; the identity map is left as it was.
+async fn streamed_queries(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let names: Vec<String> = (0..250).map(|i| format!("author {i:03}")).collect();
+    s.add_all(names.iter().map(|n| author(n)));
+    s.commit().await?;
+
+    let mut s = Session::new(&engine);
+    let first = Author::query(&mut s)
+        .filter(Author::name.eq("author 000"))
+        .one()
+        .await?;
+    s[first].karma = 7; // pending: the stream's autoflush writes it
+    let before = s.statement_count();
+    let mut stream = Author::query(&mut s)
+        .filter(Author::karma.ge(0))
+        .order_by([Author::name.asc()])
+        .stream()
+        .await?;
+    let mut read = Vec::new();
+    while let Some(a) = stream.try_next().await? {
+        read.push(a);
+    }
+    drop(stream);
+    assert_eq!(
+        s.statement_count() - before,
+        2,
+        "the UPDATE, then the SELECT"
+    );
+    assert_eq!(
+        read.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    assert_eq!(read[0].karma, 7, "pending change flushed before streaming");
+
+    // Nothing streamed was put in the identity map: a get by key selects.
+    let before = s.statement_count();
+    let last = s.get::<Author>(read[249].id).await?.expect("author");
+    assert_eq!(s.statement_count() - before, 1);
+    assert_eq!(s[last].name, "author 249");
+    // The tracked object was not replaced either.
+    let again = s.get::<Author>(read[0].id).await?.expect("author");
+    assert_eq!(again, first);
+    assert_eq!(
+        s.statement_count() - before,
+        1,
+        "served from the identity map"
+    );
+
+    // A decode error names the column, mid-stream too.
+    let mut s = Session::new(&engine);
+    let mut bad = s
+        .connection()
+        .await?
+        .stream(text("SELECT id, name, 'x' AS karma FROM authors"), ())
+        .await?
+        .typed::<Author>();
+    let err = bad.try_next().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert!(err.to_string().contains("\"karma\""), "{err}");
+    Ok(())
+}
+
+all_backends!(streamed_queries);
