@@ -8,10 +8,8 @@
 //! crate. A build script can watch the directory:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     aludel_migrate::build::watch("migrations/versions");
-//! }
+//! // in build.rs's main()
+//! aludel_migrate::build::watch("migrations/versions");
 //! ```
 //!
 //! with `aludel-migrate` (default features off keeps it light) under

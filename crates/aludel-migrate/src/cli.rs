@@ -5,8 +5,8 @@
 //! ```no_run
 //! use clap::{Parser, Subcommand};
 //!
-//! aludel_migrate::migrations!("migrations/versions");
-//! # mod hidden {}
+//! // the scripts, relative to Cargo.toml (an app writes "migrations/versions")
+//! aludel_migrate::migrations!("examples/migrations/migrations/versions");
 //!
 //! #[derive(Parser)]
 //! struct Cli {
@@ -309,7 +309,8 @@ impl Migrate {
 /// holding
 ///
 /// ```no_run
-/// aludel_migrate::migrations!("migrations/versions");
+/// // the scripts, relative to Cargo.toml (an app writes "migrations/versions")
+/// aludel_migrate::migrations!("examples/migrations/migrations/versions");
 ///
 /// #[tokio::main]
 /// async fn main() -> std::process::ExitCode {
@@ -884,9 +885,6 @@ impl Ctx<'_> {
         };
         s.push_str(&indicators(g, rev, current));
         if fmt.parents && !rev.message().is_empty() {
-            s.push_str(", ");
-            s.push_str(rev.message());
-        } else if !fmt.parents && !rev.message().is_empty() && !g.children(rev.id()).is_empty() {
             s.push_str(", ");
             s.push_str(rev.message());
         }

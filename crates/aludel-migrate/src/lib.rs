@@ -129,6 +129,65 @@
 //! with its progress record; a DDL op commits before it, so a process
 //! killed between the two re-runs that one op.
 //!
+//! # Scripts
+//!
+//! Scripts live in `migrations/versions/<rev>_<slug>.rs` and are Rust
+//! compiled into the app; [`migrations!`] finds them (no hand-kept list)
+//! and defines `static MIGRATIONS: Migrations`:
+//!
+//! ```text
+//! // migrations/versions/ae1027a6acf0_add_plan_column.rs (what `db revision` writes)
+//! pub const REVISION: Revision = Revision::new("ae1027a6acf0", &["1975ea83b712"], "add plan column")
+//!     .created("2024-05-02 10:00:00.000000")
+//!     .upgrade(upgrade)
+//!     .downgrade(downgrade);
+//!
+//! fn upgrade(op: &mut Ops) -> Result<()> {
+//!     op.add_column("account", Column::new("plan", SqlType::string(20)).server_default("free"));
+//!     Ok(())
+//! }
+//! fn downgrade(op: &mut Ops) -> Result<()> {
+//!     op.drop_column("account", "plan");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Why a procedural macro plus an optional build-script line
+//! ([`build::watch`]) rather than a build script that generates the
+//! registry: the macro needs no `OUT_DIR` include and checks each file's
+//! name against its id at compile time, and `include!` makes rustc track
+//! every script, so an edit rebuilds the app; only a *new* file needs the
+//! build script's `rerun-if-changed`, which a proc macro cannot declare on
+//! stable Rust.
+//!
+//! # The migration lock
+//!
+//! [`Runner::upgrade`], [`Runner::downgrade`] and [`Runner::stamp`] hold a
+//! lock on the database while they work, so several instances of an app
+//! that migrate at start-up are safe: one runs the revisions, the others
+//! wait and then find nothing to do. PostgreSQL: a transaction-level
+//! advisory lock (key [`POSTGRES_LOCK_KEY`]) on a connection of its own;
+//! MySQL/MariaDB: `GET_LOCK('aludel_migrate.<database>')`; SQLite: an
+//! exclusive `flock` on `<database file>-migrate.lock` (released by the OS
+//! if the process dies; an in-memory database needs none). After
+//! [`Runner::lock_timeout`] (default 60 s) the error
+//! ([`ErrorKind::LockTimeout`]) names the holder: PostgreSQL's backend
+//! pid, `application_name` (`aludel-migrate pid N on HOST`) and client;
+//! MySQL's connection id and user@host; SQLite's pid and host.
+//!
+//! # Offline SQL
+//!
+//! [`offline::upgrade_sql`] and [`offline::downgrade_sql`] render a range
+//! of revisions for a dialect without a database (`db upgrade --sql`),
+//! version-table changes included; ops that need the live database (data
+//! migrations) are refused naming the revision.
+//!
+//! # The `db` command line
+//!
+//! [`cli`] (feature `cli`, on by default): `DbArgs` to mount in the app's
+//! clap CLI, `Migrate` to run it, `cli::main` for a ready binary. See its
+//! docs for the commands and exit codes.
+//!
 //! # Logging
 //!
 //! Each revision logs one line at INFO under the target `aludel::migrate`,
@@ -181,11 +240,14 @@ pub mod prelude {
 /// it must define `pub const REVISION: Revision`. A file whose name does
 /// not start with its revision id is a compile error naming both.
 ///
-/// ```ignore
-/// // src/main.rs
-/// aludel_migrate::migrations!("migrations/versions");
+/// ```
+/// // in an app: aludel_migrate::migrations!("migrations/versions");
+/// aludel_migrate::migrations!("examples/migrations/migrations/versions");
 ///
 /// let revisions = MIGRATIONS.revisions()?;
+/// assert_eq!(revisions.heads()[0].message(), "add premium to policy");
+/// assert_eq!(MIGRATIONS.scripts()[0].file(), "3f1c9a2b7d40_create_policy_table.rs");
+/// # Ok::<(), aludel_migrate::Error>(())
 /// ```
 ///
 /// A change to an existing script rebuilds the app (the files are

@@ -230,7 +230,8 @@ async fn mysql(engine: &Engine, start: Instant, timeout: Duration) -> Result<Inn
 }
 
 async fn mysql_holder(conn: &mut Connection, name: &str) -> String {
-    let found: aludel_core::Result<(Option<i64>, Option<(String, String, i64)>)> = async {
+    type Holder = (Option<i64>, Option<(String, String, i64)>);
+    let found: aludel_core::Result<Holder> = async {
         let id: Option<i64> = conn
             .execute(
                 text("SELECT IS_USED_LOCK(:n)"),

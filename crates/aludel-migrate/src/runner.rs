@@ -286,7 +286,9 @@ pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_
 
 /// The callback given to [`Runner::on_line`].
 #[derive(Clone)]
-struct LineSink(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+struct LineSink(Option<std::sync::Arc<LineFn>>);
+
+type LineFn = dyn Fn(&str) + Send + Sync;
 
 impl std::fmt::Debug for LineSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

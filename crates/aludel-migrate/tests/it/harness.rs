@@ -109,7 +109,7 @@ async fn teardown(db: &TestDb) {
     match &db.admin_url {
         None => {
             let file = db.url.trim_start_matches("sqlite:///");
-            for suffix in ["", "-wal", "-shm", "-journal"] {
+            for suffix in ["", "-wal", "-shm", "-journal", "-migrate.lock"] {
                 let _ = std::fs::remove_file(format!("{file}{suffix}"));
             }
         }
