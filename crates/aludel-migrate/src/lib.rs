@@ -194,7 +194,9 @@
 //! worded as Alembic's; [`Runner`]'s commands also return the lines.
 #![warn(missing_docs)]
 
+mod autogenerate;
 mod batch;
+mod compare;
 mod error;
 mod graph;
 mod ops;
@@ -202,6 +204,8 @@ mod revision;
 mod runner;
 mod version;
 
+pub use autogenerate::{autogenerate, check, render_revision, GeneratedScript};
+pub use compare::{compare_metadata, AutogenerateOptions, Difference};
 pub use error::{Error, ErrorKind, Result};
 pub use graph::Revisions;
 pub use ops::{AlterColumn, BoxFuture, ConstraintKind, Ops};
@@ -227,7 +231,9 @@ pub use script::{read_scripts, render_script, slug, Migrations, Script, ScriptHe
 /// one or a facade re-exporting it) the app depends on.
 pub mod prelude {
     pub use crate::{AlterColumn, ConstraintKind, Ops, Revision};
-    pub use aludel_core::schema::{Column, ForeignKey, Index, SqlType, Table};
+    pub use aludel_core::schema::{
+        Column, ForeignKey, Index, ReferentialAction, SqlType, Table, UniqueConstraint,
+    };
     pub use aludel_core::{params, text, Connection, Params, Result, Value};
 }
 

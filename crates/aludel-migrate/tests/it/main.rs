@@ -6,6 +6,7 @@ mod harness;
 
 mod alembic;
 mod alter;
+mod autogenerate;
 mod batch;
 mod cli;
 mod lock;
