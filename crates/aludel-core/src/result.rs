@@ -213,6 +213,8 @@ pub struct RowStream<'c> {
     finished: bool,
     /// The plan of the last type decoded by `try_next_as`.
     plan: Option<(std::any::TypeId, RowPlan)>,
+    /// Times the columns changed under the stream (plans must be remade).
+    replanned: u32,
 }
 
 impl<'c> RowStream<'c> {
@@ -224,6 +226,7 @@ impl<'c> RowStream<'c> {
             flags,
             finished: false,
             plan: None,
+            replanned: 0,
         }
     }
 
@@ -275,6 +278,7 @@ impl<'c> RowStream<'c> {
     pub fn typed<T: FromRow>(self) -> TypedRowStream<'c, T> {
         let plan = T::plan(self.buf.columns());
         TypedRowStream {
+            planned_at: self.replanned,
             rows: self,
             plan,
             _t: std::marker::PhantomData,
@@ -286,7 +290,14 @@ impl<'c> RowStream<'c> {
         if self.finished {
             return Poll::Ready(None);
         }
-        let polled = self.inner.poll_fill(cx, self.buf.values_mut());
+        let before = self.buf.columns().as_ptr();
+        let polled = self.inner.poll_fill(cx, &mut self.buf);
+        if self.buf.columns().as_ptr() != before {
+            // The statement was prepared again (a schema change): plans
+            // made for the old columns are void.
+            self.plan = None;
+            self.replanned += 1;
+        }
         match &polled {
             Poll::Ready(None) => {
                 self.finished = true;
@@ -313,6 +324,8 @@ impl Stream for RowStream<'_> {
 pub struct TypedRowStream<'c, T> {
     rows: RowStream<'c>,
     plan: RowPlan,
+    /// `rows.replanned` when `plan` was made.
+    planned_at: u32,
     _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -337,6 +350,10 @@ impl<T: FromRow> Stream for TypedRowStream<'_, T> {
         let this = &mut *self;
         match this.rows.poll_fill(cx) {
             Poll::Ready(Some(Ok(()))) => {
+                if this.planned_at != this.rows.replanned {
+                    this.plan = T::plan(this.rows.buf.columns());
+                    this.planned_at = this.rows.replanned;
+                }
                 Poll::Ready(Some(T::from_row_planned(&mut this.rows.buf, &this.plan)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),

@@ -86,6 +86,11 @@ impl Row {
         &mut self.values
     }
 
+    /// The columns and the values, to refill both.
+    pub(crate) fn parts_mut(&mut self) -> (&mut Columns, &mut Vec<Value>) {
+        (&mut self.columns, &mut self.values)
+    }
+
     /// Move the values out into a new row, leaving this one empty (used to
     /// hand out rows from a reused buffer).
     pub(crate) fn detach(&mut self) -> Row {

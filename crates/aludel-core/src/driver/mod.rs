@@ -256,16 +256,20 @@ pub(crate) enum RowSource<'c> {
 
 impl RowSource<'_> {
     /// Put the next row's cells in `values`; `Ready(None)` at the end.
+    /// (SQLite may replace `buf`'s columns at the first row: see
+    /// `SqliteCursor::fill_next`.)
     pub fn poll_fill(
         &mut self,
         cx: &mut std::task::Context<'_>,
-        values: &mut Vec<Value>,
+        buf: &mut Row,
     ) -> std::task::Poll<Option<Result<()>>> {
         use std::task::Poll;
-        let _ = (&cx, &values);
+        let _ = &cx;
+        let (columns, values) = buf.parts_mut();
+        let _ = (&columns, &values);
         match self {
             #[cfg(feature = "sqlite")]
-            RowSource::Sqlite(cursor) => Poll::Ready(cursor.fill_next(values)),
+            RowSource::Sqlite(cursor) => Poll::Ready(cursor.fill_next(values, columns)),
             #[cfg(feature = "postgres")]
             RowSource::Postgres(columns, stream) => match stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(row))) => {

@@ -188,7 +188,7 @@ impl PgConn {
         let (stmt, columns) = self.statement(sql).await?;
         check_count(&stmt, params)?;
         let client = &self.client;
-        match before {
+        let out = match before {
             None => run_statement(client, &stmt, columns, params).await,
             Some(first) => {
                 let (first, out) = tokio::join!(
@@ -198,6 +198,21 @@ impl PgConn {
                 first.map_err(map_error)?;
                 out
             }
+        };
+        self.after(sql, out.as_ref().err());
+        out
+    }
+
+    /// Keep the statement cache valid: a schema change made on this
+    /// connection drops every cached statement (their result types may have
+    /// changed), and a statement the server refuses because the schema
+    /// changed under it (another connection's DDL) is prepared anew next time.
+    fn after(&mut self, sql: &str, err: Option<&Error>) {
+        if is_schema_change(sql) {
+            self.cache.clear();
+        } else if err.is_some_and(|e| e.code() == Some("0A000")) {
+            // "cached plan must not change result type"
+            self.cache.remove(sql);
         }
     }
 
@@ -224,7 +239,9 @@ impl PgConn {
     }
 
     pub async fn simple(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).await.map_err(map_error)
+        let out = self.client.batch_execute(sql).await.map_err(map_error);
+        self.after(sql, out.as_ref().err());
+        out
     }
 
     pub fn is_closed(&self) -> bool {
@@ -234,13 +251,33 @@ impl PgConn {
     pub async fn cursor(&mut self, sql: &str, params: &[Value]) -> Result<(Columns, PgRowStream)> {
         let (stmt, columns) = self.statement(sql).await?;
         check_count(&stmt, params)?;
-        let stream = self
+        let stream = match self
             .client
             .query_raw(&stmt, params.iter().map(PgValue))
             .await
-            .map_err(map_error)?;
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let e = map_error(e);
+                self.after(sql, Some(&e));
+                return Err(e);
+            }
+        };
         Ok((columns, Box::pin(stream)))
     }
+}
+
+/// Whether `sql` changes the schema (so cached statements' result types may
+/// be stale): its first word is CREATE, ALTER, DROP, TRUNCATE or COMMENT.
+fn is_schema_change(sql: &str) -> bool {
+    let word = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    ["CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 pub(crate) type PgRowStream = Pin<

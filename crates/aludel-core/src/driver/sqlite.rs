@@ -100,13 +100,15 @@ fn columns_of(
     stmt: &rusqlite::Statement<'_>,
 ) -> Columns {
     let names = (0..stmt.column_count()).map(|i| stmt.column_name(i).unwrap_or(""));
-    cached_columns(cache, sql, names, || {
-        stmt.columns()
-            .iter()
-            .map(|c| ResultColumn::new(c.name(), c.decl_type().unwrap_or("")))
-            .collect::<Vec<_>>()
-            .into()
-    })
+    cached_columns(cache, sql, names, || fresh_columns(stmt))
+}
+
+fn fresh_columns(stmt: &rusqlite::Statement<'_>) -> Columns {
+    stmt.columns()
+        .iter()
+        .map(|c| ResultColumn::new(c.name(), c.decl_type().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .into()
 }
 
 fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<()> {
@@ -178,20 +180,30 @@ impl SqliteConn {
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind(&mut stmt, params)?;
-        let columns = columns_of(&mut self.columns, sql, &stmt);
-        let width = columns.len();
+        // The columns are read after the first step: a cached statement
+        // whose tables changed is prepared again by that step, and only then
+        // reports its new columns.
+        let mut columns = None;
         // All cells in one flat vector: no allocation per row.
         let mut cells = Vec::new();
         let mut count = 0u64;
         {
             let mut raw = stmt.raw_query();
             while let Some(row) = raw.next().map_err(map_error)? {
+                let width = columns
+                    .get_or_insert_with(|| columns_of(&mut self.columns, sql, row.as_ref()))
+                    .len();
                 for i in 0..width {
                     cells.push(read_value(row.get_ref(i).map_err(map_error)?));
                 }
                 count += 1;
             }
         }
+        let columns = match columns {
+            Some(c) => c,
+            None => columns_of(&mut self.columns, sql, &stmt),
+        };
+        let width = columns.len();
         let readonly = stmt.readonly();
         drop(stmt);
         let (affected, last_id) = if readonly {
@@ -247,6 +259,7 @@ impl SqliteConn {
         // statement's borrow of the connection is bounded by the cursor's `'c`.
         let rows = unsafe { (*stmt).raw_query() };
         Ok(SqliteCursor {
+            checked: false,
             rows: Some(rows),
             stmt,
             columns,
@@ -258,6 +271,8 @@ impl SqliteConn {
 /// Row-by-row reading of an SQLite statement: `sqlite3_step` per row, so at
 /// most one row is held in memory.
 pub(crate) struct SqliteCursor<'c> {
+    /// The columns were compared with the statement's after the first step.
+    checked: bool,
     rows: Option<rusqlite::Rows<'static>>,
     stmt: *mut rusqlite::CachedStatement<'static>,
     columns: Columns,
@@ -284,10 +299,28 @@ impl SqliteCursor<'_> {
     }
 
     /// Step to the next row and put its cells in `values` (cleared first).
-    pub fn fill_next(&mut self, values: &mut Vec<Value>) -> Option<Result<()>> {
+    /// At the first row, `columns` is replaced if the statement's columns
+    /// changed: a cached statement whose tables changed is prepared again by
+    /// its first step.
+    pub fn fill_next(
+        &mut self,
+        values: &mut Vec<Value>,
+        columns: &mut Columns,
+    ) -> Option<Result<()>> {
         let rows = self.rows.as_mut()?;
         match rows.next() {
             Ok(Some(row)) => {
+                if !self.checked {
+                    self.checked = true;
+                    let stmt: &rusqlite::Statement<'_> = row.as_ref();
+                    let same = stmt.column_count() == self.columns.len()
+                        && (0..stmt.column_count())
+                            .all(|i| stmt.column_name(i).ok() == Some(self.columns[i].name()));
+                    if !same {
+                        self.columns = fresh_columns(stmt);
+                        *columns = self.columns.clone();
+                    }
+                }
                 values.clear();
                 for i in 0..self.columns.len() {
                     match row.get_ref(i) {

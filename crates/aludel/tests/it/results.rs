@@ -206,3 +206,86 @@ all_backends!(
     streaming
 );
 server_backends!(statements_are_cached);
+
+/// A cached statement whose table changed: the connection's own DDL drops
+/// its cached statements, so the next `SELECT *` sees the new column on
+/// every backend. Another connection's DDL is invisible to the cache:
+/// SQLite and MariaDB prepare again by themselves, PostgreSQL refuses the
+/// stale statement once (code 0A000) and the connection prepares it anew.
+async fn schema_change_under_a_cached_statement(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut conn = engine.connect().await?;
+    conn.execute(
+        text("CREATE TABLE cached_t (id INTEGER PRIMARY KEY, a INTEGER)"),
+        (),
+    )
+    .await?;
+    conn.execute(text("INSERT INTO cached_t (id, a) VALUES (1, 10)"), ())
+        .await?;
+    let star = text("SELECT * FROM cached_t");
+    assert_eq!(
+        conn.execute(&star, ()).await?.keys().collect::<Vec<_>>(),
+        ["id", "a"]
+    );
+    conn.execute(text("ALTER TABLE cached_t ADD COLUMN b INTEGER"), ())
+        .await?;
+    assert_eq!(
+        conn.execute(&star, ()).await?.keys().collect::<Vec<_>>(),
+        ["id", "a", "b"]
+    );
+    conn.commit().await?;
+
+    let mut other = engine.connect().await?;
+    other
+        .execute(text("ALTER TABLE cached_t ADD COLUMN c INTEGER"), ())
+        .await?;
+    other.commit().await?;
+    drop(other);
+    match (db.kind, conn.execute(&star, ()).await) {
+        (Kind::Postgres, Err(e)) => {
+            assert_eq!(e.code(), Some("0A000"), "{e}");
+            conn.rollback().await?;
+        }
+        (Kind::Postgres, Ok(_)) => panic!("PostgreSQL refuses a stale cached statement"),
+        (_, res) => assert_eq!(res?.keys().collect::<Vec<_>>(), ["id", "a", "b", "c"]),
+    }
+    assert_eq!(
+        conn.execute(&star, ()).await?.keys().collect::<Vec<_>>(),
+        ["id", "a", "b", "c"]
+    );
+    conn.rollback().await?;
+
+    // The same through a stream (the statement is prepared before the
+    // first row is read).
+    let mut other = engine.connect().await?;
+    other
+        .execute(text("ALTER TABLE cached_t ADD COLUMN d INTEGER"), ())
+        .await?;
+    other.commit().await?;
+    drop(other);
+    type Wide = (i64, i64, Option<i64>, Option<i64>, Option<i64>);
+    async fn read(conn: &mut aludel::Connection) -> aludel::Result<Vec<Wide>> {
+        let mut rows = conn
+            .stream(text("SELECT * FROM cached_t"), ())
+            .await?
+            .typed::<Wide>();
+        let mut out = Vec::new();
+        while let Some(r) = rows.try_next().await? {
+            out.push(r);
+        }
+        Ok(out)
+    }
+    match (db.kind, read(&mut conn).await) {
+        (Kind::Postgres, Err(e)) => {
+            assert_eq!(e.code(), Some("0A000"), "{e}");
+            conn.rollback().await?;
+        }
+        (Kind::Postgres, Ok(_)) => panic!("PostgreSQL refuses a stale cached statement"),
+        (_, res) => assert_eq!(res?, [(1, 10, None, None, None)]),
+    }
+    assert_eq!(read(&mut conn).await?, [(1, 10, None, None, None)]);
+    conn.rollback().await?;
+    Ok(())
+}
+
+all_backends!(schema_change_under_a_cached_statement);
