@@ -752,6 +752,15 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
 
+        // Register the model, so `aludel::orm::registered_metadata()` (the
+        // target of autogenerate) sees it without a hand-kept list.
+        ::aludel::__private::inventory::submit! {
+            ::aludel::orm::ModelRegistration::new(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+                <#name as ::aludel::orm::Model>::table,
+            )
+        }
+
         impl #name {
             #(#handles)*
 
