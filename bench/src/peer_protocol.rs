@@ -104,6 +104,17 @@ impl Line {
     }
 }
 
+/// Whether a sample goes on: until `budget` passed or 10 000 runs; with
+/// `BENCH_FIXED_RUNS=k`, exactly k runs (for instruction counts under
+/// callgrind, where time means nothing).
+fn more(runs: u32, start: Instant, budget: Duration) -> bool {
+    static FIXED: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    match FIXED.get_or_init(|| std::env::var("BENCH_FIXED_RUNS").ok()?.parse().ok()) {
+        Some(k) => runs < *k,
+        None => runs < 10_000 && (runs == 0 || start.elapsed() < budget),
+    }
+}
+
 /// The README's timing: a warm-up, then the median of 7 samples (3 quick);
 /// a sample repeats the op until 0.5 s (0.1 s) passed or 10 000 runs.
 pub async fn measure<F, Fut>(quick: bool, mut op: F) -> Res<f64>
@@ -121,7 +132,7 @@ where
     for _ in 0..samples {
         let start = Instant::now();
         let mut runs = 0u32;
-        while runs < 10_000 && (runs == 0 || start.elapsed() < budget) {
+        while more(runs, start, budget) {
             op().await?;
             runs += 1;
         }
@@ -148,7 +159,7 @@ where
     for _ in 0..samples {
         let start = Instant::now();
         let (mut runs, mut total) = (0u32, 0.0);
-        while runs < 10_000 && (runs == 0 || start.elapsed() < budget) {
+        while more(runs, start, budget) {
             total += op().await?;
             runs += 1;
         }

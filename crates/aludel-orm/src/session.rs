@@ -1179,65 +1179,72 @@ impl Session {
         // Stay under every backend's bound-parameter limit.
         let per_row = cols.len().max(1);
         let chunk = (30_000 / per_row).clamp(1, 1000);
+        let width = cols.len() - usize::from(generated.is_some());
         for part in slots.chunks(chunk) {
-            let rows: Vec<Vec<(&str, Expr)>> = part
-                .iter()
-                .map(|&slot| {
-                    let e = self.entries[slot].as_ref().expect("entry");
-                    self.stores[e.store as usize]
-                        .values(e.index)
+            let sql = insert_sql(self.engine.dialect(), t, cols, generated, part.len())?;
+            // The objects' values, copied once: bound from here, then moved
+            // into the snapshots.
+            let mut params = Vec::with_capacity(part.len() * width);
+            for &slot in part {
+                let e = self.entries[slot].as_ref().expect("entry");
+                let values = self.stores[e.store as usize].values(e.index);
+                params.extend(
+                    values
                         .into_iter()
                         .enumerate()
                         .filter(|(i, _)| Some(*i) != generated)
-                        .map(|(i, v)| (cols[i], Expr::from(v)))
-                        .collect()
-                })
-                .collect();
-            let stmt = insert(t).values_many(rows);
-            let what = format!(
-                "INSERT of {} {type_name} rows into \"{}\"",
-                part.len(),
-                t.name()
-            );
-            let result = self
-                .conn()
-                .await?
-                .execute(&stmt, ())
-                .await
-                .map_err(|err| err.context(&what))?;
-            if let Some(i) = generated {
-                let n = part.len() as i64;
-                let reported = result.last_insert_id().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Database,
-                        format!("no generated key reported for {}", t.name()),
-                    )
-                })?;
-                // SQLite reports the last rowid, MySQL the first id.
-                let first_id = if backend == aludel_core::Backend::Sqlite {
-                    reported - n + 1
-                } else {
-                    reported
-                };
-                for (k, &slot) in part.iter().enumerate() {
-                    let e = self.entries[slot].as_mut().expect("entry");
-                    self.stores[e.store as usize].set(
-                        e.index,
-                        i,
-                        Value::I64(first_id + k as i64),
-                    )?;
-                }
+                        .map(|(_, v)| v),
+                );
             }
-            for &slot in part {
-                self.mark_inserted(slot);
+            let result = match self.conn().await?.exec_driver_sql(&sql, &params).await {
+                Ok(r) => r,
+                Err(err) => {
+                    let what = format!(
+                        "INSERT of {} {type_name} rows into \"{}\"",
+                        part.len(),
+                        t.name()
+                    );
+                    return Err(err.context(&what));
+                }
+            };
+            let first_id = match generated {
+                None => 0,
+                Some(_) => {
+                    let n = part.len() as i64;
+                    let reported = result.last_insert_id().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Database,
+                            format!("no generated key reported for {}", t.name()),
+                        )
+                    })?;
+                    // SQLite reports the last rowid, MySQL the first id.
+                    if backend == aludel_core::Backend::Sqlite {
+                        reported - n + 1
+                    } else {
+                        reported
+                    }
+                }
+            };
+            let mut params = params.into_iter();
+            for (k, &slot) in part.iter().enumerate() {
+                let mut row: Vec<Value> = Vec::with_capacity(cols.len());
+                row.extend(params.by_ref().take(width));
+                if let Some(i) = generated {
+                    let id = Value::I64(first_id + k as i64);
+                    let e = self.entries[slot].as_mut().expect("entry");
+                    self.stores[e.store as usize].set(e.index, i, id.clone())?;
+                    row.insert(i, id);
+                }
+                self.mark_inserted(slot, row);
             }
         }
         Ok(())
     }
 
-    fn mark_inserted(&mut self, slot: usize) {
+    /// `slot` is in the database now, with `now` (its values as inserted)
+    /// as its snapshot.
+    fn mark_inserted(&mut self, slot: usize, now: Vec<Value>) {
         let e = self.entries[slot].as_mut().expect("entry");
-        let now = self.stores[e.store as usize].values(e.index);
         let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
         e.snapshot = Some(std::sync::Arc::new(now));
         e.state = State::Persistent;
@@ -1930,4 +1937,47 @@ mod tests {
         assert_eq!(s[b].id, 2);
         Ok(())
     }
+}
+
+/// The INSERT of `rows` rows of `cols` (less the `generated` one) into
+/// `table`, compiled once per process for each shape: a flush binds its
+/// values to the cached text instead of building and walking an expression
+/// per value.
+fn insert_sql(
+    dialect: &aludel_core::Dialect,
+    table: &'static Table,
+    cols: &[&'static str],
+    generated: Option<usize>,
+    rows: usize,
+) -> Result<std::sync::Arc<str>> {
+    type Key = (usize, aludel_core::Backend, Option<usize>, usize);
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<Key, std::sync::Arc<str>>>> =
+        std::sync::OnceLock::new();
+    let key = (
+        table as *const Table as usize,
+        dialect.backend(),
+        generated,
+        rows,
+    );
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(sql.clone());
+    }
+    // The text does not depend on the values (INSERT binds every one).
+    let row: Vec<(&str, Expr)> = cols
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != generated)
+        .map(|(_, c)| (*c, Expr::from(Value::I64(0))))
+        .collect();
+    let stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
+    let compiled =
+        aludel_core::Executable::compile(&stmt, dialect, aludel_core::IntoParams::into_params(()))?;
+    let sql: std::sync::Arc<str> = compiled.sql.into();
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(key, sql.clone());
+    Ok(sql)
 }
