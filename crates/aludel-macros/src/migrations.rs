@@ -32,20 +32,24 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let rel = lit.value();
     let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let dir = Path::new(&root).join(&rel);
-    let entries = std::fs::read_dir(&dir).map_err(|e| {
-        syn::Error::new(
-            lit.span(),
-            format!(
-                "cannot read the migrations directory {} ({e}); create it with `db init`, \
-                 or give the path relative to the crate's Cargo.toml",
-                dir.display()
-            ),
-        )
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_script(p))
-        .collect();
+    // A directory that does not exist yet is empty: the app must build
+    // before its first `db init` (which creates it); the CLI then says
+    // that the scripts on disk are not compiled in until the next build.
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "cannot read the migrations directory {} ({e}); give the path relative \
+                     to the crate's Cargo.toml",
+                    dir.display()
+                ),
+            ))
+        }
+    };
+    let mut files: Vec<PathBuf> = entries.into_iter().filter(|p| is_script(p)).collect();
     files.sort();
 
     let mut mods = Vec::new();

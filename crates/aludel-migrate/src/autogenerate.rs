@@ -97,7 +97,7 @@ pub async fn autogenerate(
     let source = render_revision(&id, down_revisions, message, &now(), &differences);
     let slug = crate::slug(message);
     let file_name = if slug.is_empty() {
-        format!("{id}.rs")
+        format!("{id}_.rs")
     } else {
         format!("{id}_{slug}.rs")
     };

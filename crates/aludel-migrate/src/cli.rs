@@ -6,7 +6,7 @@
 //! use clap::{Parser, Subcommand};
 //!
 //! // the scripts, relative to Cargo.toml (an app writes "migrations/versions")
-//! aludel_migrate::migrations!("examples/migrations/migrations/versions");
+//! aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
 //!
 //! #[derive(Parser)]
 //! struct Cli {
@@ -55,20 +55,42 @@
 //!
 //! # Exit codes
 //!
-//! `0` success (also "No changes in schema detected."); `1` an error,
-//! printed to stderr as `Error: <message>`; `255` when `check` finds
-//! differences (as Alembic's `check`). Until autogenerate lands,
-//! `revision --autogenerate`, `migrate` and `check` fail with
-//! "autogenerate is not available yet" (exit 1).
+//! | code | when |
+//! | --- | --- |
+//! | `0` | success; also `migrate` with nothing to do ("No changes in schema detected.", no file written: an unchanged schema is not an error, so a deploy script can run `db migrate` blindly) and `check` with no difference ("No new upgrade operations detected.") |
+//! | `1` | an error, printed to stderr as `Error: <message>` (among them a database that is not at head for `migrate`/`check`: run `db upgrade` first) |
+//! | `255` | `check` found differences (as Alembic's `check`): one `Detected …` line each, destructive ones marked `[destructive]` |
+//!
+//! # Autogenerate
+//!
+//! `migrate -m MSG` (or `revision --autogenerate -m MSG`) compares the
+//! models with the database, which must be at the scripts' head, prints
+//! Alembic's lines and writes the script:
+//!
+//! ```text
+//! $ app db migrate -m "add premium"
+//! Detected added column 'policy.premium'
+//! Detected added index 'ix_policy_premium' on 'policy' (premium)
+//!   Generating migrations/versions/8d2e4f6a1b93_add_premium.rs ...  done
+//! ```
+//!
+//! The models are every `#[derive(Model)]` type of the program
+//! ([`aludel_orm::registered_metadata`]) unless the app gives its own
+//! [`MetaData`] to [`Migrate::metadata`]. A new script is compiled in at the
+//! app's next build: run `db upgrade` through `cargo run` (which rebuilds)
+//! or rebuild first.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aludel_core::schema::MetaData;
 use aludel_core::{Dialect, Engine, Url};
 use clap::{Args, Parser, Subcommand};
 
+use crate::autogenerate::{check, render_revision};
+use crate::compare::{AutogenerateOptions, Difference};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Revisions;
 use crate::revision::{new_revision_id, Revision};
@@ -211,12 +233,16 @@ pub const EXIT_CHECK_FAILED: u8 = 255;
 type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The app's side of the `db` command line (Flask-Migrate's `Migrate`):
-/// its compiled-in scripts and, optionally, its engine and directory.
+/// its compiled-in scripts and, optionally, its engine, directory, and the
+/// models autogenerate compares (every `#[derive(Model)]` of the program
+/// unless [`metadata`](Migrate::metadata) says otherwise).
 #[derive(Clone)]
 pub struct Migrate {
     migrations: &'static Migrations,
     engine: Option<Engine>,
     directory: PathBuf,
+    metadata: Option<MetaData>,
+    options: AutogenerateOptions,
 }
 
 impl std::fmt::Debug for Migrate {
@@ -224,6 +250,7 @@ impl std::fmt::Debug for Migrate {
         f.debug_struct("Migrate")
             .field("migrations", &self.migrations.dir())
             .field("directory", &self.directory)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -236,7 +263,40 @@ impl Migrate {
             migrations,
             engine: None,
             directory: PathBuf::from("migrations"),
+            metadata: None,
+            options: AutogenerateOptions::new(),
         }
+    }
+
+    /// The models `migrate`, `revision --autogenerate` and `check` compare
+    /// with the database. By default every `#[derive(Model)]` type linked
+    /// into the program ([`aludel_orm::registered_metadata`]); give a
+    /// [`MetaData`] to compare other tables (hand-built ones, a subset, a
+    /// custom naming convention).
+    ///
+    /// ```
+    /// use aludel_core::schema::{Column, MetaData, SqlType, Table};
+    /// aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
+    ///
+    /// let mut models = MetaData::new();
+    /// models.add(Table::builder("account")
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .build()?)?;
+    /// let db = aludel_migrate::cli::Migrate::new(&MIGRATIONS).metadata(models);
+    /// # let _ = db;
+    /// # Ok::<(), aludel_core::Error>(())
+    /// ```
+    pub fn metadata(mut self, metadata: MetaData) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// What autogenerate compares and may propose (tables to leave alone,
+    /// whether to propose dropping tables no model owns, …); the defaults
+    /// of [`AutogenerateOptions::new`] otherwise.
+    pub fn autogenerate_options(mut self, options: AutogenerateOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// The app's engine (used unless `--url` is given).
@@ -310,7 +370,7 @@ impl Migrate {
 ///
 /// ```no_run
 /// // the scripts, relative to Cargo.toml (an app writes "migrations/versions")
-/// aludel_migrate::migrations!("examples/migrations/migrations/versions");
+/// aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
 ///
 /// #[tokio::main]
 /// async fn main() -> std::process::ExitCode {
@@ -540,7 +600,7 @@ impl Ctx<'_> {
             } => self
                 .merge(message.as_deref(), rev_id.as_deref(), revisions)
                 .map(|_| 0),
-            DbCommand::Check => check_with_autogenerate(),
+            DbCommand::Check => self.check().await,
         }
     }
 
@@ -607,6 +667,18 @@ impl Ctx<'_> {
 
     fn revision(&self, a: &RevisionArgs) -> Result<PathBuf> {
         let g = self.disk_graph()?;
+        let down = Self::down_revisions(&g, a)?;
+        self.write_script(
+            &g,
+            a.rev_id.as_deref(),
+            &down,
+            a.message.as_deref().unwrap_or(""),
+        )
+    }
+
+    /// What a new revision revises: the head, or `--head` (a non-head
+    /// only with `--splice`), or nothing for `--head base`.
+    fn down_revisions(g: &Revisions, a: &RevisionArgs) -> Result<Vec<String>> {
         let heads: Vec<String> = g.heads().iter().map(|r| r.id().to_string()).collect();
         let down: Vec<String> = match a.head.as_deref() {
             Some("base") => Vec::new(),
@@ -641,12 +713,7 @@ impl Ctx<'_> {
                 vec![rev]
             }
         };
-        self.write_script(
-            &g,
-            a.rev_id.as_deref(),
-            &down,
-            a.message.as_deref().unwrap_or(""),
-        )
+        Ok(down)
     }
 
     fn merge(
@@ -688,6 +755,19 @@ impl Ctx<'_> {
         down: &[String],
         message: &str,
     ) -> Result<PathBuf> {
+        self.write_script_with(g, rev_id, message, |id| {
+            render_script(id, down, message, &now())
+        })
+    }
+
+    /// Write `versions/<id>_<slug>.rs` with the text `render(id)` gives.
+    fn write_script_with(
+        &self,
+        g: &Revisions,
+        rev_id: Option<&str>,
+        message: &str,
+        render: impl FnOnce(&str) -> String,
+    ) -> Result<PathBuf> {
         let id = rev_id.map_or_else(new_revision_id, str::to_string);
         if let Some(why) = crate::revision::invalid_id(&id) {
             return Err(Error::new(
@@ -709,7 +789,7 @@ impl Ctx<'_> {
             format!("{id}_{s}.rs")
         };
         let path = self.versions().join(file);
-        let text = render_script(&id, down, message, &now());
+        let text = render(&id);
         std::fs::write(&path, text).map_err(|e| {
             Error::new(
                 ErrorKind::Script,
@@ -720,8 +800,92 @@ impl Ctx<'_> {
         Ok(path)
     }
 
-    async fn autogenerate_revision(&self, _a: &RevisionArgs) -> Result<u8> {
-        Err(autogenerate_unavailable())
+    /// The models autogenerate compares: [`Migrate::metadata`], else
+    /// every registered model.
+    fn target_metadata(&self) -> Result<MetaData> {
+        match &self.app.metadata {
+            Some(m) => Ok(m.clone()),
+            None => Ok(aludel_orm::registered_metadata()?),
+        }
+    }
+
+    /// The differences between the models and the database, which must be
+    /// at the scripts' heads (`graph`), as Alembic requires.
+    async fn differences(&self, g: &Revisions) -> Result<Vec<Difference>> {
+        let models = self.target_metadata()?;
+        let engine = self.engine()?;
+        let mut rows = Runner::new(&engine, &Revisions::new(Vec::<Revision>::new())?)
+            .current()
+            .await?;
+        let mut heads: Vec<String> = g.heads().iter().map(|r| r.id().to_string()).collect();
+        rows.sort();
+        heads.sort();
+        if rows != heads {
+            let at = if rows.is_empty() {
+                "base (no revision applied)".to_string()
+            } else {
+                rows.join(", ")
+            };
+            return Err(Error::new(
+                ErrorKind::NotUpToDate,
+                format!(
+                    "target database is not up to date: it is at {at}, the scripts' head is {}; \
+                     run `db upgrade` first (autogenerate compares the models with a database \
+                     at head)",
+                    if heads.is_empty() {
+                        "base".to_string()
+                    } else {
+                        heads.join(", ")
+                    }
+                ),
+            )
+            .with_revisions(rows.into_iter().chain(heads)));
+        }
+        check(&engine, &models, &self.app.options).await
+    }
+
+    /// `migrate` / `revision --autogenerate`: a script of the differences,
+    /// or "No changes in schema detected." and no file (exit 0).
+    async fn autogenerate_revision(&self, a: &RevisionArgs) -> Result<u8> {
+        let g = self.disk_graph()?;
+        let down = Self::down_revisions(&g, a)?;
+        let found = self.differences(&g).await?;
+        for d in &found {
+            self.say(format!("Detected {d}"));
+        }
+        if found.is_empty() {
+            self.say("No changes in schema detected.");
+            return Ok(0);
+        }
+        let message = a.message.as_deref().unwrap_or("");
+        self.write_script_with(&g, a.rev_id.as_deref(), message, |id| {
+            render_revision(id, &down, message, &now(), &found)
+        })?;
+        Ok(0)
+    }
+
+    /// `check`: each difference (destructive ones marked), exit 255 when
+    /// there are any; "No new upgrade operations detected." otherwise.
+    async fn check(&self) -> Result<u8> {
+        let g = match read_scripts(&self.versions()) {
+            Ok(_) => self.disk_graph()?,
+            Err(_) => self.graph()?,
+        };
+        let found = self.differences(&g).await?;
+        if found.is_empty() {
+            self.say("No new upgrade operations detected.");
+            return Ok(0);
+        }
+        for d in &found {
+            self.say(format!("Detected {d}"));
+        }
+        let destructive = found.iter().filter(|d| d.is_destructive()).count();
+        self.say(format!(
+            "New upgrade operations detected: {} ({destructive} destructive); write them with \
+             `db migrate -m \"…\"`",
+            found.len()
+        ));
+        Ok(EXIT_CHECK_FAILED)
     }
 
     async fn db_rows(&self) -> Result<Vec<String>> {
@@ -956,20 +1120,6 @@ fn no_database() -> Error {
         ErrorKind::Usage,
         "no database: pass --url, set DATABASE_URL, or give the app's engine to Migrate::engine",
     )
-}
-
-/// Where `revision --autogenerate`, `migrate` and `check` call into
-/// autogenerate; until that module lands, this one error.
-fn autogenerate_unavailable() -> Error {
-    Error::new(
-        ErrorKind::Usage,
-        "autogenerate is not available yet: write the ops by hand with `db revision -m \"…\"` \
-         (without --autogenerate)",
-    )
-}
-
-fn check_with_autogenerate() -> Result<u8> {
-    Err(autogenerate_unavailable())
 }
 
 /// Now, UTC, as Alembic writes a create date: `2024-05-01 10:00:00.123456`.

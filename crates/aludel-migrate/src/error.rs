@@ -59,8 +59,13 @@ pub enum ErrorKind {
     /// `--sql`): a data migration with a connection, say.
     Offline,
     /// A command-line usage error (`db` CLI): bad arguments, a directory
-    /// that exists already, autogenerate not available.
+    /// that exists already, no database given.
     Usage,
+    /// Autogenerate (`db migrate`, `db check`) was asked to compare the
+    /// models with a database that is not at the scripts' head: the
+    /// message names both and says to run `db upgrade` first (Alembic's
+    /// "Target database is not up to date").
+    NotUpToDate,
 }
 
 /// The error of every fallible migration operation.

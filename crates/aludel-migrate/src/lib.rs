@@ -248,11 +248,11 @@ pub mod prelude {
 ///
 /// ```
 /// // in an app: aludel_migrate::migrations!("migrations/versions");
-/// aludel_migrate::migrations!("examples/migrations/migrations/versions");
+/// aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
 ///
 /// let revisions = MIGRATIONS.revisions()?;
 /// assert_eq!(revisions.heads()[0].message(), "add premium to policy");
-/// assert_eq!(MIGRATIONS.scripts()[0].file(), "3f1c9a2b7d40_create_policy_table.rs");
+/// assert_eq!(MIGRATIONS.scripts()[0].file(), "3f1c9a2b7d40_create_holder_and_policy.rs");
 /// # Ok::<(), aludel_migrate::Error>(())
 /// ```
 ///

@@ -207,23 +207,6 @@ async fn init_revision_merge_write_scripts() {
 }
 
 #[tokio::test]
-async fn autogenerate_commands_say_it_is_not_available() {
-    let m = Migrate::new(&MIGRATIONS).directory(DIR);
-    for words in [
-        &["revision", "--autogenerate", "-m", "x"][..],
-        &["migrate", "-m", "x"],
-        &["check"],
-    ] {
-        let (code, lines) = db(&m, words).await;
-        assert_eq!(code, 1, "{words:?}");
-        assert!(
-            lines[0].contains("autogenerate is not available yet"),
-            "{lines:?}"
-        );
-    }
-}
-
-#[tokio::test]
 async fn heads_branches_show_history_read_the_graph() {
     let m = Migrate::new(&MIGRATIONS).directory(DIR);
     assert_eq!(
@@ -408,42 +391,3 @@ async fn upgrade_history_downgrade(db_: &TestDb) -> Result<()> {
 }
 
 all_backends!(upgrade_history_downgrade);
-
-/// The example's scripts (`examples/migrations/`), as the README runs them.
-mod example {
-    aludel_migrate::migrations!("examples/migrations/migrations/versions");
-}
-
-async fn the_example_upgrades_and_downgrades(db_: &TestDb) -> Result<()> {
-    let m = Migrate::new(&example::MIGRATIONS).directory("examples/migrations/migrations");
-    let url = db_.url.as_str();
-    let (code, lines) = db(&m, &["--url", url, "upgrade"]).await;
-    assert_eq!(code, 0, "{lines:?}");
-    assert_eq!(
-        lines,
-        [
-            "Running upgrade  -> 3f1c9a2b7d40, create policy table",
-            "Running upgrade 3f1c9a2b7d40 -> 8d2e4f6a1b93, add premium to policy",
-        ]
-    );
-    let engine = db_.engine();
-    let premium: i64 = engine
-        .execute(aludel_core::text("SELECT sum(premium) FROM policy"), ())
-        .await?
-        .scalar_one()?;
-    assert_eq!(premium, 24_000);
-    let (_, lines) = db(&m, &["--url", url, "history"]).await;
-    assert_eq!(
-        lines,
-        [
-            "3f1c9a2b7d40 -> 8d2e4f6a1b93 (head), add premium to policy",
-            "<base> -> 3f1c9a2b7d40, create policy table",
-        ]
-    );
-    let (code, lines) = db(&m, &["--url", url, "downgrade", "base"]).await;
-    assert_eq!((code, lines.len()), (0, 2), "{lines:?}");
-    assert_eq!(engine.inspector().table_names().await?, ["alembic_version"]);
-    Ok(())
-}
-
-all_backends!(the_example_upgrades_and_downgrades);

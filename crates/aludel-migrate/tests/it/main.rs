@@ -9,6 +9,7 @@ mod alter;
 mod autogenerate;
 mod batch;
 mod cli;
+mod flow;
 mod lock;
 mod offline;
 mod runner;
