@@ -1785,6 +1785,49 @@ impl<T: Model> ModelQuery<'_, T> {
     }
 }
 
+/// The INSERT of `rows` rows of `cols` (less the `generated` one) into
+/// `table`, compiled once per process for each shape: a flush binds its
+/// values to the cached text instead of building and walking an expression
+/// per value.
+fn insert_sql(
+    dialect: &aludel_core::Dialect,
+    table: &'static Table,
+    cols: &[&'static str],
+    generated: Option<usize>,
+    rows: usize,
+) -> Result<std::sync::Arc<str>> {
+    type Key = (usize, aludel_core::Backend, Option<usize>, usize);
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<Key, std::sync::Arc<str>>>> =
+        std::sync::OnceLock::new();
+    let key = (
+        table as *const Table as usize,
+        dialect.backend(),
+        generated,
+        rows,
+    );
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(sql.clone());
+    }
+    // The text does not depend on the values (INSERT binds every one).
+    let row: Vec<(&str, Expr)> = cols
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != generated)
+        .map(|(_, c)| (*c, Expr::from(Value::I64(0))))
+        .collect();
+    let stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
+    let compiled =
+        aludel_core::Executable::compile(&stmt, dialect, aludel_core::IntoParams::into_params(()))?;
+    let sql: std::sync::Arc<str> = compiled.sql.into();
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(key, sql.clone());
+    Ok(sql)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -1937,47 +1980,4 @@ mod tests {
         assert_eq!(s[b].id, 2);
         Ok(())
     }
-}
-
-/// The INSERT of `rows` rows of `cols` (less the `generated` one) into
-/// `table`, compiled once per process for each shape: a flush binds its
-/// values to the cached text instead of building and walking an expression
-/// per value.
-fn insert_sql(
-    dialect: &aludel_core::Dialect,
-    table: &'static Table,
-    cols: &[&'static str],
-    generated: Option<usize>,
-    rows: usize,
-) -> Result<std::sync::Arc<str>> {
-    type Key = (usize, aludel_core::Backend, Option<usize>, usize);
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<Key, std::sync::Arc<str>>>> =
-        std::sync::OnceLock::new();
-    let key = (
-        table as *const Table as usize,
-        dialect.backend(),
-        generated,
-        rows,
-    );
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(sql.clone());
-    }
-    // The text does not depend on the values (INSERT binds every one).
-    let row: Vec<(&str, Expr)> = cols
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != generated)
-        .map(|(_, c)| (*c, Expr::from(Value::I64(0))))
-        .collect();
-    let stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
-    let compiled =
-        aludel_core::Executable::compile(&stmt, dialect, aludel_core::IntoParams::into_params(()))?;
-    let sql: std::sync::Arc<str> = compiled.sql.into();
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= 1024 {
-        cache.clear();
-    }
-    cache.insert(key, sql.clone());
-    Ok(sql)
 }
