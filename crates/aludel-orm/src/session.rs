@@ -425,7 +425,7 @@ impl Session {
     /// conn.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
     /// conn.execute(text("INSERT INTO t VALUES (1)"), ()).await?;
     /// s.rollback().await?;
-    /// let n: i64 = s.execute(text("SELECT count(*) FROM sqlite_master"), ()).await?.scalar()?;
+    /// let n: i64 = s.execute(text("SELECT count(*) FROM sqlite_master"), ()).await?.scalar_one()?;
     /// assert_eq!(n, 0, "the CREATE TABLE was rolled back with the Session");
     /// # Ok(()) }
     /// ```
