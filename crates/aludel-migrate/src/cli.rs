@@ -37,7 +37,7 @@
 //! | --- | --- |
 //! | `init` | creates `migrations/` with `versions/` and a README |
 //! | `revision [-m MSG] [--autogenerate] [--head REV] [--splice] [--rev-id ID]` | writes `versions/<rev>_<slug>.rs` revising the head |
-//! | `migrate [-m MSG]` | `revision --autogenerate` |
+//! | `migrate [-m MSG] [--rev-id ID]` | `revision --autogenerate`: a script of the differences between the models and the database |
 //! | `upgrade [TARGET=head] [--sql] [--lock-timeout S]` | runs upgrades, a line per revision as it runs |
 //! | `downgrade [TARGET=-1] [--sql] [--lock-timeout S]` | runs downgrades (`--sql` takes `from:to`, default `head:-1`) |
 //! | `current [-v]` | the database's revisions |
@@ -46,7 +46,7 @@
 //! | `show [REV=head]` | one revision in full |
 //! | `stamp REV [--lock-timeout S]` | sets the version table without running migrations |
 //! | `merge [-m MSG] [--rev-id ID] REVS…` | writes a revision revising `REVS` (`heads`: every head) |
-//! | `check` | whether the models and the database differ |
+//! | `check` | each difference between the models and the database (`[destructive]` marked); exit 255 if any |
 //!
 //! Targets are Alembic's (`head`, `heads`, `base`, ids, prefixes, `+N`,
 //! `-N`, `<rev>+N`). The database is `--url`, else the engine given to

@@ -7,7 +7,59 @@
 //! answers graph questions (heads, bases, branch points, what an upgrade or
 //! a downgrade runs, in Alembic's order). [`Runner`] applies them to a
 //! database and keeps the applied heads in `alembic_version`, exactly as
-//! Alembic does, so a database can move between the two tools.
+//! Alembic does, so a database can move between the two tools. Apps use
+//! it as `aludel::migrate` (the facade's `migrate` feature, on by default).
+//!
+//! # The lifecycle
+//!
+//! As with Flask-Migrate, the app mounts the `db` commands ([`cli`]) into
+//! its own command line, and the work goes:
+//!
+//! 1. **`db init`** creates `migrations/` with `versions/` and a README. The
+//!    app compiles the scripts in with
+//!    `aludel::migrate::migrations!("migrations/versions")` (see
+//!    [Scripts](#scripts)) and its build script calls
+//!    [`build::watch`] so a new script rebuilds it.
+//! 2. **`db migrate -m "create account"`** (`db revision --autogenerate`)
+//!    compares the models — every `#[derive(Model)]` of the program,
+//!    registered by the derive — with the database and writes
+//!    `versions/<rev>_create_account.rs` made of ops, printing Alembic's
+//!    `Detected added table 'account'` lines; review it. With no change it
+//!    says "No changes in schema detected." and writes nothing (exit 0).
+//!    **`db revision -m "…"`** writes an empty script to fill by hand (data
+//!    migrations, raw SQL).
+//! 3. **`db upgrade`** (after the rebuild that compiles the new script in;
+//!    `cargo run` does it) runs the scripts up to `head`, one
+//!    `Running upgrade <from> -> <to>, <message>` line per revision, under
+//!    the [migration lock](#the-migration-lock).
+//! 4. **`db downgrade`** reverts the last revision (`base`: all of them);
+//!    `db history`, `db current`, `db check` (exit 255 when the models and
+//!    the database differ) tell where things stand.
+//!
+//! The same in process, as an app's start-up or a test would do it:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_migrate::Result<()> {
+//! use aludel_migrate::cli::{parse_args, Migrate};
+//!
+//! // an app writes migrations!("migrations/versions"); this is the example app's
+//! aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
+//!
+//! let engine = aludel_core::create_engine("sqlite://")?;
+//! let db = Migrate::new(&MIGRATIONS).engine(&engine);
+//! let (code, lines) = db.run_captured(&parse_args(["upgrade"])?).await;
+//! assert_eq!(code, 0);
+//! assert_eq!(lines, [
+//!     "Running upgrade  -> 3f1c9a2b7d40, create holder and policy",
+//!     "Running upgrade 3f1c9a2b7d40 -> 8d2e4f6a1b93, add premium to policy",
+//! ]);
+//! let (_, lines) = db.run_captured(&parse_args(["downgrade", "base"])?).await;
+//! assert_eq!(lines.len(), 2);
+//! assert_eq!(db.run_captured(&parse_args(["current"])?).await, (0, vec![]));
+//! # Ok(()) }
+//! ```
+//!
+//! The building blocks underneath, without the command line:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_migrate::Result<()> {
@@ -132,8 +184,12 @@
 //! # Scripts
 //!
 //! Scripts live in `migrations/versions/<rev>_<slug>.rs` and are Rust
-//! compiled into the app; [`migrations!`] finds them (no hand-kept list)
-//! and defines `static MIGRATIONS: Migrations`:
+//! compiled into the app; [`migrations!`] finds them (no hand-kept list:
+//! every `<rev>_<slug>.rs` of the directory, sorted, each checked to carry
+//! the id its name starts with) and defines `static MIGRATIONS:
+//! Migrations`. A script is a `REVISION` constant and two functions that
+//! record ops; the names come from [`prelude`], which the macro puts in
+//! scope. The header comment is Alembic's, and `db history` reads it back:
 //!
 //! ```text
 //! // migrations/versions/ae1027a6acf0_add_plan_column.rs (what `db revision` writes)
@@ -175,12 +231,43 @@
 //! pid, `application_name` (`aludel-migrate pid N on HOST`) and client;
 //! MySQL's connection id and user@host; SQLite's pid and host.
 //!
+//! # Autogenerate
+//!
+//! [`check`] and [`autogenerate`] compare a [`MetaData`](aludel_core::schema::MetaData)
+//! with the reflected live schema ([`compare_metadata`]): tables, columns,
+//! types, nullability, server defaults, indexes, unique constraints and
+//! foreign keys, each side first put in the form the backend reports, so
+//! a database made by `create_all` shows no difference on any backend. A
+//! column dropped and one added with the same type is proposed as a
+//! rename (with a comment in the script); tables no model owns are never
+//! dropped unless [`AutogenerateOptions::include_drop_tables`] asks;
+//! [`Difference::is_destructive`] marks what can lose data. Every
+//! constraint in a generated script carries a name (the naming
+//! convention's, `pk_`/`fk_`/`uq_`/`ix_`/`ck_`), so none is left unnamed
+//! and a downgrade can always drop what an upgrade made. The command line
+//! compares every `#[derive(Model)]` of the program
+//! (`aludel::orm::registered_metadata()`), or what
+//! [`cli::Migrate::metadata`] gives.
+//!
 //! # Offline SQL
 //!
 //! [`offline::upgrade_sql`] and [`offline::downgrade_sql`] render a range
 //! of revisions for a dialect without a database (`db upgrade --sql`),
 //! version-table changes included; ops that need the live database (data
 //! migrations) are refused naming the revision.
+//!
+//! # Moving between Alembic and Aludel
+//!
+//! The version table is Alembic's: `alembic_version(version_num
+//! VARCHAR(32) NOT NULL)` with a primary key named
+//! `alembic_version_pkc`, one row per applied head, ids as Alembic writes
+//! them. A database Alembic migrated continues under Aludel when the Aludel
+//! chain carries the same revision ids (write each script with `db revision
+//! --rev-id <alembic's id>` and the same `down_revision`), and back; a
+//! revision id Aludel does not know is an error naming it, listing the
+//! heads and suggesting `db stamp`. The test suite runs Alembic itself (from
+//! PyPI, with `ALUDEL_ALEMBIC_TESTS=1`) taking turns with Aludel on one
+//! database of each backend.
 //!
 //! # The `db` command line
 //!
@@ -244,7 +331,10 @@ pub mod prelude {
 /// `<rev>_<slug>.rs` file (files starting with `_` or `.` are skipped)
 /// becomes a private module holding the file, with [`prelude`] in scope;
 /// it must define `pub const REVISION: Revision`. A file whose name does
-/// not start with its revision id is a compile error naming both.
+/// not start with its revision id is a compile error naming both. A
+/// directory that does not exist yet holds no script (so the app builds
+/// before its first `db init`). Through the facade it is
+/// `aludel::migrate::migrations!`, and the scripts' prelude comes along.
 ///
 /// ```
 /// // in an app: aludel_migrate::migrations!("migrations/versions");

@@ -31,6 +31,32 @@ mod example {
     aludel_migrate::migrations!("../../examples/migrations/migrations/versions");
 }
 
+/// The same scripts through the facade, as the example app (which
+/// depends on `aludel` alone) compiles them.
+mod via_facade {
+    aludel::migrate::migrations!("../../examples/migrations/migrations/versions");
+}
+
+#[test]
+fn scripts_compile_through_the_facade_path_too() -> Result<()> {
+    let direct = example::MIGRATIONS.revisions()?;
+    let facade = via_facade::MIGRATIONS.revisions()?;
+    let ids = |g: &aludel_migrate::Revisions| -> Vec<String> {
+        g.heads().iter().map(|r| r.id().to_string()).collect()
+    };
+    assert_eq!(ids(&facade), ["8d2e4f6a1b93"]);
+    assert_eq!(ids(&facade), ids(&direct));
+    let ops = |m: &'static Migrations| -> Vec<usize> {
+        m.scripts()
+            .iter()
+            .map(|s| s.revision().plan_upgrade().unwrap().len())
+            .collect()
+    };
+    assert_eq!(ops(&via_facade::MIGRATIONS), [2, 2]);
+    assert_eq!(ops(&via_facade::MIGRATIONS), ops(&example::MIGRATIONS));
+    Ok(())
+}
+
 const SHIPPED: &str = "../../examples/migrations/migrations/versions";
 const FIRST: &str = "3f1c9a2b7d40_create_holder_and_policy.rs";
 const SECOND: &str = "8d2e4f6a1b93_add_premium_to_policy.rs";
@@ -252,6 +278,23 @@ async fn the_readme_walkthrough(db_: &TestDb) -> Result<()> {
         )
     );
     assert_eq!(db(&m2, &["check"]).await.0, 0, "models and database agree");
+    // no constraint is left unnamed: the naming convention named each one
+    // the models did not, and the database reports those names
+    let inspector = db_.engine().inspector();
+    let fks = inspector.foreign_keys("policy").await?;
+    let fk_names: Vec<Option<&str>> = fks.iter().map(|f| f.name.as_deref()).collect();
+    assert_eq!(fk_names, [Some("fk_policy_holder_id_holder")]);
+    let uniques = inspector.unique_constraints("holder").await?;
+    let unique_names: Vec<Option<&str>> = uniques.iter().map(|u| u.name.as_deref()).collect();
+    assert_eq!(unique_names, [Some("uq_holder_email")]);
+    let mut ix: Vec<String> = inspector
+        .indexes("policy")
+        .await?
+        .into_iter()
+        .map(|i| i.name.expect("a named index"))
+        .collect();
+    ix.sort();
+    assert_eq!(ix, ["ix_policy_holder_id", "ix_policy_premium"]);
     let engine = db_.engine();
     engine
         .execute(
