@@ -11,7 +11,7 @@ pub use relationship::{
     Joined, JoinedLoad, LazyLoad, LoadOption, Loading, Many, One, RaiseLoad, RelKind, Relationship,
     Selectin,
 };
-pub use session::{Key, ModelQuery, Session, SessionFactory};
+pub use session::{Key, ModelQuery, Session, SessionFactory, SharedConnection};
 
 use aludel_core::schema::Table;
 use aludel_core::{FromRow, Result, Value};

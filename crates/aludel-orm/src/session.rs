@@ -247,6 +247,180 @@ fn identity_of_object<T: Model>(obj: &T) -> Identity {
     }
 }
 
+/// One connection whose transaction several [`Session`]s share, each in a
+/// SAVEPOINT of its own; rolling the shared transaction back at the end
+/// undoes all of them. It is the classic way to test an app against a real
+/// database without cleanup: the test begins a `SharedConnection`, the app
+/// under test gets Sessions joined to it ([`SessionFactory::join`]), and
+/// the test ends with [`rollback`](SharedConnection::rollback). Tests each
+/// with their own shared connection run in parallel.
+///
+/// Joined Sessions take turns: a Session holds the connection from its
+/// first statement to its commit, rollback or drop (a dropped Session's
+/// savepoint is rolled back by the next one). On MySQL and MariaDB a DDL
+/// statement commits implicitly, ending the shared transaction: create the
+/// schema before [`begin`](SharedConnection::begin).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+/// use aludel_core::text;
+/// use aludel_orm::{SessionFactory, SharedConnection};
+/// # let dir = std::env::temp_dir().join(format!("aludel-shared-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let url = format!("sqlite:///{}", dir.join("t.db").display());
+/// let engine = aludel_core::create_engine(&url)?;
+/// engine.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+///
+/// let shared = SharedConnection::begin(&engine).await?;
+/// let factory = SessionFactory::new(&engine).join(&shared);
+/// let mut s = factory.session();
+/// s.execute(text("INSERT INTO t VALUES (1)"), ()).await?;
+/// s.commit().await?; // RELEASE SAVEPOINT: visible to the next joined Session
+/// let mut s = factory.session();
+/// let n: i64 = s.execute(text("SELECT count(*) FROM t"), ()).await?.scalar_one()?;
+/// assert_eq!(n, 1);
+/// s.rollback().await?;
+/// shared.rollback().await?; // the test's end: nothing was kept
+/// let n: i64 = engine.execute(text("SELECT count(*) FROM t"), ()).await?.scalar_one()?;
+/// assert_eq!(n, 0);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SharedConnection {
+    engine: Engine,
+    state: std::sync::Arc<tokio::sync::Mutex<SharedState>>,
+}
+
+impl fmt::Debug for SharedConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedConnection")
+            .field("dialect", &self.engine.dialect().name())
+            .finish()
+    }
+}
+
+/// What the lock of a [`SharedConnection`] guards.
+struct SharedState {
+    /// Out while a joined Session holds it; `None` for good after rollback.
+    conn: Option<Connection>,
+    /// Savepoints handed out (for unique names).
+    savepoints: u32,
+    /// A savepoint a dropped Session left open.
+    dangling: Option<String>,
+}
+
+type SharedGuard = tokio::sync::OwnedMutexGuard<SharedState>;
+
+/// A joined Session's hold on the shared connection.
+struct Joined {
+    shared: SharedConnection,
+    held: Option<(SharedGuard, String)>,
+}
+
+impl SharedConnection {
+    /// Check a connection out of `engine` and begin the transaction the
+    /// joined Sessions will share.
+    ///
+    /// # Errors
+    /// The pool's or the server's error.
+    pub async fn begin(engine: &Engine) -> Result<Self> {
+        let mut conn = engine.connect().await?;
+        if conn.in_transaction() {
+            conn.rollback().await?;
+        }
+        Ok(SharedConnection {
+            engine: engine.clone(),
+            state: std::sync::Arc::new(tokio::sync::Mutex::new(SharedState {
+                conn: Some(conn),
+                savepoints: 0,
+                dangling: None,
+            })),
+        })
+    }
+
+    /// The engine the connection came from.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Run `f` with the shared connection itself (waiting for joined
+    /// Sessions to finish), e.g. to set up data a test then reads through
+    /// the app; its statements are part of the shared transaction.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] after [`rollback`](SharedConnection::rollback),
+    /// or `f`'s error.
+    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.state.clone().lock_owned().await;
+        let d = self.engine.dialect().clone();
+        settle(&mut guard, &d).await?;
+        let conn = guard.conn.as_mut().ok_or_else(closed)?;
+        f(conn).await
+    }
+
+    /// Roll the shared transaction back (everything the joined Sessions
+    /// committed to their savepoints included) and return the connection to
+    /// the pool. Joined Sessions made afterwards fail with
+    /// [`ErrorKind::Closed`].
+    ///
+    /// # Errors
+    /// The server's error on ROLLBACK.
+    pub async fn rollback(self) -> Result<()> {
+        let mut guard = self.state.lock().await;
+        guard.dangling = None;
+        match guard.conn.take() {
+            Some(conn) => conn.close().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Wait for the connection, settle what a dropped Session left, open a
+    /// savepoint, and hand the connection out with the lock.
+    async fn take(&self, d: &aludel_core::Dialect) -> Result<(Connection, String, SharedGuard)> {
+        let mut guard = self.state.clone().lock_owned().await;
+        settle(&mut guard, d).await?;
+        guard.savepoints += 1;
+        let name = format!("aludel_session_{}", guard.savepoints);
+        let mut conn = guard.conn.take().ok_or_else(closed)?;
+        if let Err(e) = conn.exec_driver_sql(&d.savepoint_sql(&name), &[]).await {
+            guard.conn = Some(conn);
+            return Err(e);
+        }
+        Ok((conn, name, guard))
+    }
+}
+
+/// Roll back to the savepoint a dropped Session left open, if any.
+async fn settle(guard: &mut SharedGuard, d: &aludel_core::Dialect) -> Result<()> {
+    if let Some(sp) = guard.dangling.take() {
+        let conn = guard.conn.as_mut().ok_or_else(closed)?;
+        conn.exec_driver_sql(&d.rollback_to_savepoint_sql(&sp), &[])
+            .await?;
+        conn.exec_driver_sql(&d.release_savepoint_sql(&sp), &[])
+            .await?;
+    }
+    Ok(())
+}
+
+fn closed() -> Error {
+    Error::new(
+        ErrorKind::Closed,
+        "the shared connection was rolled back and closed; begin a new one",
+    )
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Joined: the connection goes back to the shared state, its
+        // savepoint left for the next Session to roll back to.
+        if let Some((mut guard, savepoint)) = self.joined.as_mut().and_then(|j| j.held.take()) {
+            guard.conn = self.conn.take();
+            guard.dangling = Some(savepoint);
+        }
+    }
+}
+
 /// Makes [`Session`]s with the same settings (SQLAlchemy's `sessionmaker`).
 ///
 /// ```
@@ -262,6 +436,7 @@ pub struct SessionFactory {
     engine: Engine,
     autoflush: bool,
     expire_on_commit: bool,
+    joined: Option<SharedConnection>,
 }
 
 impl SessionFactory {
@@ -272,7 +447,17 @@ impl SessionFactory {
             engine: engine.clone(),
             autoflush: true,
             expire_on_commit: true,
+            joined: None,
         }
+    }
+
+    /// Make Sessions that run inside `shared`'s transaction, each in a
+    /// SAVEPOINT (see [`SharedConnection`]): what a test uses so the app
+    /// under test writes into a transaction rolled back at its end.
+    pub fn join(mut self, shared: &SharedConnection) -> Self {
+        self.engine = shared.engine.clone();
+        self.joined = Some(shared.clone());
+        self
     }
 
     /// Flush before queries.
@@ -289,7 +474,10 @@ impl SessionFactory {
 
     /// A new Session.
     pub fn session(&self) -> Session {
-        let mut s = Session::new(&self.engine);
+        let mut s = match &self.joined {
+            Some(shared) => Session::joined(shared),
+            None => Session::new(&self.engine),
+        };
         s.autoflush = self.autoflush;
         s.expire_on_commit = self.expire_on_commit;
         s
@@ -305,6 +493,11 @@ impl SessionFactory {
 pub struct Session {
     engine: Engine,
     conn: Option<Connection>,
+    /// Joined to a shared connection: the lock while `conn` is taken from
+    /// it, and the savepoint this Session's transaction is.
+    joined: Option<Joined>,
+    /// The connection's statement count when this Session took it.
+    conn_base: u64,
     pub(crate) entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
     /// One store per model type seen, and the type of each.
@@ -343,6 +536,7 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("objects", &self.entries.iter().flatten().count())
             .field("in_transaction", &self.conn.is_some())
+            .field("joined", &self.joined.is_some())
             .finish()
     }
 }
@@ -353,6 +547,8 @@ impl Session {
         Session {
             engine: engine.clone(),
             conn: None,
+            joined: None,
+            conn_base: 0,
             entries: Vec::new(),
             generations: Vec::new(),
             stores: Vec::new(),
@@ -388,15 +584,74 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub fn statement_count(&self) -> u64 {
-        self.statements_done + self.conn.as_ref().map_or(0, Connection::statement_count)
+        self.statements_done
+            + self
+                .conn
+                .as_ref()
+                .map_or(0, |c| c.statement_count() - self.conn_base)
     }
 
-    /// Give the connection back to the pool (after COMMIT or ROLLBACK),
-    /// keeping its statement count.
+    /// A Session inside `shared`'s transaction: its first statement waits
+    /// for the shared connection (one joined Session at a time) and opens a
+    /// SAVEPOINT; [`commit`](Session::commit) releases it and
+    /// [`rollback`](Session::rollback) rolls back to it, so the outer
+    /// transaction decides in the end. SQLAlchemy's
+    /// `Session(bind=connection, join_transaction_mode="create_savepoint")`.
+    pub fn joined(shared: &SharedConnection) -> Self {
+        let mut s = Session::new(&shared.engine);
+        s.joined = Some(Joined {
+            shared: shared.clone(),
+            held: None,
+        });
+        s
+    }
+
+    /// Take the connection out (to end its transaction), keeping its
+    /// statement count.
     fn release(&mut self) -> Option<Connection> {
         let conn = self.conn.take()?;
-        self.statements_done += conn.statement_count();
+        self.statements_done += conn.statement_count() - self.conn_base;
+        self.conn_base = 0;
         Some(conn)
+    }
+
+    /// End the transaction: COMMIT or ROLLBACK and give the connection back
+    /// to the pool; joined to a shared connection, RELEASE or ROLLBACK TO
+    /// the Session's savepoint and give the connection back to the others.
+    async fn end_transaction(&mut self, commit: bool) -> Result<()> {
+        let Some(mut conn) = self.release() else {
+            return Ok(());
+        };
+        let Some((mut guard, savepoint)) = self.joined.as_mut().and_then(|j| j.held.take()) else {
+            return if commit {
+                conn.commit().await
+            } else {
+                conn.close().await
+            };
+        };
+        let d = self.engine.dialect();
+        let res = if commit {
+            conn.exec_driver_sql(&d.release_savepoint_sql(&savepoint), &[])
+                .await
+                .map(drop)
+        } else {
+            match conn
+                .exec_driver_sql(&d.rollback_to_savepoint_sql(&savepoint), &[])
+                .await
+            {
+                Ok(_) => conn
+                    .exec_driver_sql(&d.release_savepoint_sql(&savepoint), &[])
+                    .await
+                    .map(drop),
+                Err(e) => Err(e),
+            }
+        };
+        if res.is_err() && !commit {
+            // Still open: the next joined Session rolls back to it first.
+            guard.dangling = Some(savepoint);
+        }
+        guard.conn = Some(conn);
+        res
     }
 
     /// Flush before queries (default on).
@@ -456,7 +711,15 @@ impl Session {
 
     pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
         if self.conn.is_none() {
-            self.conn = Some(self.engine.connect().await?);
+            match &mut self.joined {
+                None => self.conn = Some(self.engine.connect().await?),
+                Some(j) => {
+                    let (conn, savepoint, guard) = j.shared.take(self.engine.dialect()).await?;
+                    self.conn_base = conn.statement_count();
+                    self.conn = Some(conn);
+                    j.held = Some((guard, savepoint));
+                }
+            }
         }
         Ok(self.conn.as_mut().expect("connection"))
     }
@@ -1258,9 +1521,7 @@ impl Session {
         self.flush().await?;
         // The connection goes back to the pool at the end of the transaction,
         // as SQLAlchemy's Session releases it; the next statement takes one.
-        if let Some(mut conn) = self.release() {
-            conn.commit().await?;
-        }
+        self.end_transaction(true).await?;
         for e in self.entries.iter_mut().flatten() {
             e.inserted_in_txn = false;
             e.committed = e.snapshot.clone();
@@ -1275,10 +1536,7 @@ impl Session {
     /// ROLLBACK; pending objects leave the Session, changed ones get their
     /// loaded values back, deleted ones are live again.
     pub async fn rollback(&mut self) -> Result<()> {
-        let res = match self.release() {
-            Some(conn) => conn.close().await,
-            None => Ok(()),
-        };
+        let res = self.end_transaction(false).await;
         // Loaded relationships and unflushed writes through them are as
         // unreliable as the objects: forget them.
         self.related.clear();

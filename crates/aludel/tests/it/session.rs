@@ -686,3 +686,97 @@ async fn streamed_queries(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(streamed_queries);
+
+/// Sessions joined to a shared connection: each runs in a savepoint of the
+/// shared transaction (commit releases it, rollback undoes only its own
+/// work, a dropped Session's work is undone by the next), they take turns,
+/// and rolling the shared transaction back leaves the database as it was.
+async fn sessions_joined_to_a_shared_connection(db: TestDb) -> aludel::Result<()> {
+    use aludel::orm::{SessionFactory, SharedConnection};
+    let engine = setup(&db).await?;
+    let shared = SharedConnection::begin(&engine).await?;
+    let factory = SessionFactory::new(&engine).join(&shared);
+
+    let mut s = factory.session();
+    s.add(author("Ada"));
+    s.commit().await?;
+    // The INSERT (PostgreSQL takes the ids from the sequence first); the
+    // savepoint statements are not counted.
+    let expected = if db.kind == crate::harness::Kind::Postgres {
+        2
+    } else {
+        1
+    };
+    assert_eq!(s.statement_count(), expected);
+
+    let mut s = factory.session();
+    assert_eq!(
+        Author::query(&mut s).count().await?,
+        1,
+        "committed to the shared txn"
+    );
+    s.add(author("Grace"));
+    s.flush().await?;
+    assert_eq!(Author::query(&mut s).count().await?, 2);
+    s.rollback().await?;
+
+    let mut s = factory.session();
+    assert_eq!(
+        Author::query(&mut s).count().await?,
+        1,
+        "the rollback undid Grace only"
+    );
+    s.add(author("Linus"));
+    s.flush().await?;
+    drop(s); // neither committed nor rolled back
+
+    let mut s = factory.session();
+    assert_eq!(
+        Author::query(&mut s).count().await?,
+        1,
+        "the dropped Session's work is undone"
+    );
+    // A failed flush rolls back to the savepoint; the shared transaction
+    // goes on.
+    s.add(author("Ada"));
+    let err = s.flush().await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Integrity(_)), "{err}");
+    assert_eq!(Author::query(&mut s).count().await?, 1);
+
+    // Joined Sessions take turns: a second one waits for the first.
+    let mut other = factory.session();
+    let waiting = tokio::spawn(async move {
+        let n = Author::query(&mut other).count().await;
+        other.rollback().await.map(|()| n)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !waiting.is_finished(),
+        "waits while `s` holds the connection"
+    );
+    s.commit().await?;
+    assert_eq!(waiting.await.expect("task")??, 1);
+
+    // Direct statements share the transaction too.
+    let n: i64 = shared
+        .run(async |conn| {
+            conn.execute(text("SELECT count(*) FROM authors"), ())
+                .await?
+                .scalar_one()
+        })
+        .await?;
+    assert_eq!(n, 1);
+
+    shared.rollback().await?;
+    let mut fresh = Session::new(&engine);
+    assert_eq!(Author::query(&mut fresh).count().await?, 0, "nothing kept");
+    let err = factory
+        .session()
+        .execute(text("SELECT 1"), ())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    Ok(())
+}
+
+all_backends!(sessions_joined_to_a_shared_connection);
