@@ -126,7 +126,7 @@ pub enum DbCommand {
         /// Where to: head, heads, a revision, +N.
         #[arg(default_value = "head", allow_hyphen_values = true)]
         target: String,
-        /// Print the SQL instead of running it ([from:]to).
+        /// Print the SQL instead of running it (TARGET may be FROM:TO).
         #[arg(long)]
         sql: bool,
         /// Seconds to wait for the migration lock.
