@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Expr, Fields, Ident, LitBool, LitInt, LitStr, Path,
 
 use crate::from_row::{named_impl, NamedField, Read};
 
-const STRUCT_ATTRS: &str = "`table = \"name\"`, `schema = \"name\"`, \
+const STRUCT_ATTRS: &str = "`table = \"name\"`, `schema = \"name\"`, `bind = \"name\"`, \
      `has_many(name: Model, …)`, `has_one(name: Model, …)`, `belongs_to(name: Model, …)` \
      and `many_to_many(name: Model, through = AssociationModel, …)`";
 
@@ -175,6 +175,7 @@ fn unknown(meta: &ParseNestedMeta<'_>, what: &str, valid: &str) -> syn::Error {
 struct ModelAttrs {
     table: Option<String>,
     schema: Option<String>,
+    bind: Option<String>,
     relationships: Vec<RelDecl>,
 }
 
@@ -182,6 +183,7 @@ fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut attrs = ModelAttrs {
         table: None,
         schema: None,
+        bind: None,
         relationships: Vec::new(),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("aludel")) {
@@ -190,6 +192,8 @@ fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 attrs.table = Some(non_empty(meta.value()?.parse()?, "table name")?);
             } else if meta.path.is_ident("schema") {
                 attrs.schema = Some(non_empty(meta.value()?.parse()?, "schema name")?);
+            } else if meta.path.is_ident("bind") {
+                attrs.bind = Some(non_empty(meta.value()?.parse()?, "bind name")?);
             } else if let Some(kind) = ["has_many", "has_one", "belongs_to", "many_to_many"]
                 .into_iter()
                 .find(|k| meta.path.is_ident(k))
@@ -679,6 +683,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let from_row = named_impl(input, &read);
     let count = column_names.len();
     let schema = attrs.schema.map(|s| quote!(.schema(#s)));
+    let bind = match attrs.bind {
+        Some(b) => quote!(::core::option::Option::Some(#b)),
+        None => quote!(::core::option::Option::None),
+    };
     let version = match version {
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(::core::option::Option::None),
@@ -715,6 +723,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             fn version_column() -> ::core::option::Option<&'static str> {
                 #version
+            }
+
+            fn bind() -> ::core::option::Option<&'static str> {
+                #bind
             }
 
             fn default_loads() -> ::std::vec::Vec<::std::boxed::Box<dyn ::aludel::orm::LoadOption<Self>>> {

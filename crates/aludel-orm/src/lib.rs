@@ -52,6 +52,14 @@ pub trait Model: FromRow + Clone + Send + Sync + 'static {
         None
     }
 
+    /// The bind (a named engine of the Session's factory,
+    /// [`SessionFactory::bind`]) this model's table lives on
+    /// (`#[aludel(bind = "name")]`, Flask-SQLAlchemy's `__bind_key__`);
+    /// `None`, the default, is the factory's own engine.
+    fn bind() -> Option<&'static str> {
+        None
+    }
+
     /// Every column's value, in [`column_names`](Model::column_names) order.
     fn to_values(&self) -> Vec<Value>;
 

@@ -347,6 +347,7 @@ impl<T: Model> ModelQuery<'_, T> {
             session,
             select,
             options: load_options,
+            bind,
             ..
         } = self;
         let offset = (page - 1)
@@ -370,6 +371,7 @@ impl<T: Model> ModelQuery<'_, T> {
                     filters: Vec::new(),
                     options: load_options,
                     limited: true,
+                    bind,
                     _t: PhantomData,
                 }
                 .all()
@@ -395,6 +397,7 @@ impl<T: Model> ModelQuery<'_, T> {
                 filters: Vec::new(),
                 options: Vec::new(),
                 limited: false,
+                bind,
                 _t: PhantomData,
             }
             .count()
@@ -471,6 +474,7 @@ impl<T: Model> ModelQuery<'_, T> {
             session,
             select,
             options,
+            bind,
             ..
         } = self;
         let mut stmt = select
@@ -488,6 +492,7 @@ impl<T: Model> ModelQuery<'_, T> {
             filters: Vec::new(),
             options,
             limited: true,
+            bind,
             _t: PhantomData,
         }
         .all()

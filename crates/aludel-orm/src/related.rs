@@ -243,7 +243,12 @@ impl Session {
                         .from(ct)
                         .filter(ct.c(&r.child_col).in_(chunk.iter().cloned()))
                         .order_by(pk_order.clone());
-                    let rows: Vec<C> = self.conn().await?.execute(&stmt, ()).await?.all_as()?;
+                    let rows: Vec<C> = self
+                        .conn_for(C::bind())
+                        .await?
+                        .execute(&stmt, ())
+                        .await?
+                        .all_as()?;
                     rows.into_iter()
                         .map(|c| (c.value_at(child_pos), c))
                         .collect()
@@ -256,7 +261,12 @@ impl Session {
                         .join_on(*at, at.c(to_c).eq(ct.c(&r.child_col)))
                         .filter(at.c(to_p).in_(chunk.iter().cloned()))
                         .order_by(pk_order.clone());
-                    let rows = self.conn().await?.execute(&stmt, ()).await?.all()?;
+                    let rows = self
+                        .conn_for(C::bind())
+                        .await?
+                        .execute(&stmt, ())
+                        .await?
+                        .all()?;
                     let plan = RowPlan::from_positions((1..=cols.len()).map(Some).collect());
                     let mut out = Vec::with_capacity(rows.len());
                     for mut row in rows {
@@ -672,7 +682,9 @@ impl Session {
         // Rows per association table: one multi-row INSERT per chunk, or a
         // DELETE per row.
         type Rows = Vec<[(String, Expr); 2]>;
-        let mut by_table: Vec<(&'static aludel_core::schema::Table, Rows)> = Vec::new();
+        // The association table lives on the parent model's bind.
+        type Table = &'static aludel_core::schema::Table;
+        let mut by_table: Vec<(Table, Option<&'static str>, Rows)> = Vec::new();
         for op in ops {
             let live = |slot: u32| self.entries[slot as usize].is_some();
             if !live(op.parent) || !live(op.child) {
@@ -684,15 +696,18 @@ impl Session {
                 (op.parent_col, Expr::from(pv)),
                 (op.child_col, Expr::from(cv)),
             ];
+            let bind = self.entries[op.parent as usize]
+                .as_ref()
+                .and_then(|e| (e.ops.bind)());
             match by_table
                 .iter_mut()
-                .find(|(t, _)| t.name() == op.table.name())
+                .find(|(t, b, _)| t.name() == op.table.name() && *b == bind)
             {
-                Some((_, rows)) => rows.push(row),
-                None => by_table.push((op.table, vec![row])),
+                Some((_, _, rows)) => rows.push(row),
+                None => by_table.push((op.table, bind, vec![row])),
             }
         }
-        for (t, rows) in by_table {
+        for (t, bind, rows) in by_table {
             if insert_rows {
                 for part in rows.chunks(IN_CHUNK) {
                     let what = format!(
@@ -700,7 +715,7 @@ impl Session {
                         part.len(),
                         t.name()
                     );
-                    self.conn()
+                    self.conn_for(bind)
                         .await?
                         .execute(&insert(t).values_many(part.to_vec()), ())
                         .await
@@ -714,7 +729,7 @@ impl Session {
                     t.name()
                 );
                 let stmt = delete(t).filter(t.c(&pc).eq(pv)).filter(t.c(&cc).eq(cv));
-                self.conn()
+                self.conn_for(bind)
                     .await?
                     .execute(&stmt, ())
                     .await

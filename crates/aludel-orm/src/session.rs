@@ -67,6 +67,8 @@ pub(crate) struct Ops {
     /// Position of the version column, if the model has one.
     version: fn() -> Option<usize>,
     pub(crate) relationships: fn() -> &'static [&'static dyn crate::AnyRelationship],
+    /// The model's bind (`#[aludel(bind = "…")]`).
+    pub(crate) bind: fn() -> Option<&'static str>,
 }
 
 fn version_position<T: Model>() -> Option<usize> {
@@ -84,6 +86,7 @@ impl<T: Model> OpsFor<T> {
         pk: T::primary_key_positions,
         defaults: T::rust_defaults,
         version: version_position::<T>,
+        bind: T::bind,
         relationships: T::relationships,
     };
 }
@@ -437,6 +440,7 @@ pub struct SessionFactory {
     autoflush: bool,
     expire_on_commit: bool,
     joined: Option<SharedConnection>,
+    binds: Vec<(&'static str, Engine)>,
 }
 
 impl SessionFactory {
@@ -448,7 +452,38 @@ impl SessionFactory {
             autoflush: true,
             expire_on_commit: true,
             joined: None,
+            binds: Vec::new(),
         }
+    }
+
+    /// Add a named bind: models declaring `#[aludel(bind = "name")]` (and
+    /// queries routed with [`ModelQuery::bind`], e.g. to a read replica)
+    /// use `engine`; the rest use the factory's own. Flask-SQLAlchemy's
+    /// `SQLALCHEMY_BINDS`.
+    ///
+    /// Each bind is its own transaction: a Session's
+    /// [`commit`](Session::commit) commits the named binds one after
+    /// another, then the default one. That is not atomic: if a COMMIT fails
+    /// part way, the binds committed before it stay committed (the error
+    /// names them) and the others are rolled back, as with SQLAlchemy's
+    /// Session without two-phase commit. Keep writes that must succeed or
+    /// fail together on one bind.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+    /// let main = aludel_core::create_engine("sqlite://")?;
+    /// let replica = aludel_core::create_engine("sqlite://")?;
+    /// let factory = aludel_orm::SessionFactory::new(&main).bind("replica", &replica);
+    /// let mut s = factory.session();
+    /// s.connection_for("replica").await?; // a connection of `replica`
+    /// let err = s.connection_for("archive").await.unwrap_err();
+    /// assert!(err.to_string().contains("no bind named \"archive\""));
+    /// # Ok(()) }
+    /// ```
+    pub fn bind(mut self, name: &'static str, engine: &Engine) -> Self {
+        self.binds.retain(|(n, _)| *n != name);
+        self.binds.push((name, engine.clone()));
+        self
     }
 
     /// Make Sessions that run inside `shared`'s transaction, each in a
@@ -480,6 +515,7 @@ impl SessionFactory {
         };
         s.autoflush = self.autoflush;
         s.expire_on_commit = self.expire_on_commit;
+        s.binds = self.binds.clone().into();
         s
     }
 }
@@ -498,6 +534,11 @@ pub struct Session {
     joined: Option<Joined>,
     /// The connection's statement count when this Session took it.
     conn_base: u64,
+    /// Named binds: the engines of models declaring `bind = "…"` (and of
+    /// queries routed with [`ModelQuery::bind`]).
+    binds: std::sync::Arc<[(&'static str, Engine)]>,
+    /// Connections taken on named binds, in order of first use.
+    bind_conns: Vec<(&'static str, Connection)>,
     pub(crate) entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
     /// One store per model type seen, and the type of each.
@@ -549,6 +590,8 @@ impl Session {
             conn: None,
             joined: None,
             conn_base: 0,
+            binds: std::sync::Arc::new([]),
+            bind_conns: Vec::new(),
             entries: Vec::new(),
             generations: Vec::new(),
             stores: Vec::new(),
@@ -589,6 +632,11 @@ impl Session {
                 .conn
                 .as_ref()
                 .map_or(0, |c| c.statement_count() - self.conn_base)
+            + self
+                .bind_conns
+                .iter()
+                .map(|(_, c)| c.statement_count())
+                .sum::<u64>()
     }
 
     /// A Session inside `shared`'s transaction: its first statement waits
@@ -619,6 +667,72 @@ impl Session {
     /// to the pool; joined to a shared connection, RELEASE or ROLLBACK TO
     /// the Session's savepoint and give the connection back to the others.
     async fn end_transaction(&mut self, commit: bool) -> Result<()> {
+        let named = self.end_named_binds(commit).await;
+        let default = self.end_default(commit).await;
+        match (named, default) {
+            (Ok(_), Ok(())) => Ok(()),
+            (Ok(committed), Err(e)) if commit && !committed.is_empty() => Err(e.context(format!(
+                "COMMIT failed on the default bind after binds {} were committed: \
+                     binds are separate transactions, not one atomic commit",
+                committed.join(", ")
+            ))),
+            (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+        }
+    }
+
+    /// End the transactions on named binds. They are separate
+    /// transactions: COMMITs run one after another (default bind last), so
+    /// a failure part way leaves the binds already committed committed; the
+    /// error names them, and the rest are rolled back.
+    async fn end_named_binds(&mut self, commit: bool) -> Result<Vec<&'static str>> {
+        let conns = std::mem::take(&mut self.bind_conns);
+        let mut committed: Vec<&'static str> = Vec::new();
+        let mut failure: Option<Error> = None;
+        for (name, mut conn) in conns {
+            self.statements_done += conn.statement_count();
+            if !commit || failure.is_some() {
+                let res = conn.close().await;
+                if failure.is_none() {
+                    failure = res.err();
+                }
+                continue;
+            }
+            match conn.commit().await {
+                Ok(()) => committed.push(name),
+                Err(e) => {
+                    let done = if committed.is_empty() {
+                        "no bind was committed".to_string()
+                    } else {
+                        format!("already committed: {}", committed.join(", "))
+                    };
+                    failure = Some(e.context(format!(
+                        "COMMIT failed on bind \"{name}\" ({done}; the others are rolled back): \
+                         binds are separate transactions, not one atomic commit"
+                    )));
+                }
+            }
+        }
+        if let Some(e) = failure {
+            if commit {
+                // The default bind's work is not committed after a failure.
+                if let Some(conn) = self.release() {
+                    if let Some((mut guard, savepoint)) =
+                        self.joined.as_mut().and_then(|j| j.held.take())
+                    {
+                        guard.dangling = Some(savepoint);
+                        guard.conn = Some(conn);
+                    } else {
+                        let _ = conn.close().await;
+                    }
+                }
+            }
+            return Err(e);
+        }
+        Ok(committed)
+    }
+
+    /// End the default bind's transaction (see `end_transaction`).
+    async fn end_default(&mut self, commit: bool) -> Result<()> {
         let Some(mut conn) = self.release() else {
             return Ok(());
         };
@@ -688,6 +802,15 @@ impl Session {
         self.conn().await
     }
 
+    /// The Session's connection on the named bind (see
+    /// [`SessionFactory::bind`]), checked out at its first use.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the Session has no bind of that name.
+    pub async fn connection_for(&mut self, bind: &'static str) -> Result<&mut Connection> {
+        self.conn_for(Some(bind)).await
+    }
+
     /// Run a Core statement in the Session's transaction, flushing pending
     /// changes first when autoflush is on: SQLAlchemy's `Session.execute`
     /// for statements that are not model queries.
@@ -707,6 +830,46 @@ impl Session {
             self.flush().await?;
         }
         self.conn().await?.execute(statement, params).await
+    }
+
+    /// The connection for `bind` (`None`: the default engine), taken at
+    /// its first use in the transaction.
+    pub(crate) async fn conn_for(&mut self, bind: Option<&'static str>) -> Result<&mut Connection> {
+        let Some(name) = bind else {
+            return self.conn().await;
+        };
+        if let Some(i) = self.bind_conns.iter().position(|(n, _)| *n == name) {
+            return Ok(&mut self.bind_conns[i].1);
+        }
+        let Some(engine) = self
+            .binds
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, e)| e.clone())
+        else {
+            let known: Vec<String> = self.binds.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "no bind named \"{name}\" in this Session (binds: {}); add it with \
+                     SessionFactory::bind(\"{name}\", &engine)",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        let conn = engine.connect().await?;
+        self.bind_conns.push((name, conn));
+        Ok(&mut self.bind_conns.last_mut().expect("just pushed").1)
+    }
+
+    /// The connection for the bind of the object in `slot`.
+    pub(crate) async fn conn_for_slot(&mut self, slot: usize) -> Result<&mut Connection> {
+        let bind = self.entries[slot].as_ref().and_then(|e| (e.ops.bind)());
+        self.conn_for(bind).await
     }
 
     pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
@@ -1031,6 +1194,7 @@ impl Session {
             filters: Vec::new(),
             options: Vec::new(),
             limited: false,
+            bind: T::bind(),
             _t: PhantomData,
         }
     }
@@ -1043,7 +1207,12 @@ impl Session {
         let cond = pk_condition(t, T::column_names(), T::primary_key_positions(), &pk);
         let cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
         let stmt = select(cols).from(t).filter(cond);
-        let row = self.conn().await?.execute(&stmt, ()).await?.one()?;
+        let row = self
+            .conn_for(T::bind())
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .one()?;
         let fresh: T = row.decode()?;
         let e = self.entries[slot].as_mut().expect("entry");
         e.snapshot = None;
@@ -1064,7 +1233,12 @@ impl Session {
                 _ => aludel_core::sql::or(chunk.iter().map(|pk| pk_condition(t, cols, pk_pos, pk))),
             };
             let stmt = select(cols.iter().map(|c| t.c(c))).from(t).filter(cond);
-            let rows: Vec<T> = self.conn().await?.execute(&stmt, ()).await?.all_as()?;
+            let rows: Vec<T> = self
+                .conn_for(T::bind())
+                .await?
+                .execute(&stmt, ())
+                .await?
+                .all_as()?;
             for fresh in rows {
                 let Some(&slot) = self.identity.get(&identity_of_object(&fresh)) else {
                     continue;
@@ -1226,7 +1400,7 @@ impl Session {
             let stmt = stmt.filter(cond);
             let what = format!("UPDATE of {type_name} in \"{}\" with key {pk:?}", t.name());
             let n = self
-                .conn()
+                .conn_for_slot(slot)
                 .await?
                 .execute(&stmt, ())
                 .await
@@ -1286,7 +1460,7 @@ impl Session {
                 let (type_name, table) = ((e.ops.type_name)(), t.name());
                 let what = format!("DELETE of {type_name} from \"{table}\" with key {pk:?}");
                 let n = self
-                    .conn()
+                    .conn_for_slot(slot)
                     .await?
                     .execute(&stmt, ())
                     .await
@@ -1410,7 +1584,7 @@ impl Session {
             );
             let quoted = self.engine.dialect().quote_identifier(t.name());
             let ids: Vec<i64> = self
-                .conn()
+                .conn_for_slot(first)
                 .await?
                 .execute(&stmt, aludel_core::params! { "t": quoted, "c": cols[i].to_string(), "n": gen.len() as i64 })
                 .await?
@@ -1459,7 +1633,12 @@ impl Session {
                         .map(|(_, v)| v),
                 );
             }
-            let result = match self.conn().await?.exec_driver_sql(&sql, &params).await {
+            let result = match self
+                .conn_for_slot(first)
+                .await?
+                .exec_driver_sql(&sql, &params)
+                .await
+            {
                 Ok(r) => r,
                 Err(err) => {
                     let what = format!(
@@ -1659,6 +1838,8 @@ pub struct ModelQuery<'s, T> {
     pub(crate) options: Vec<Box<dyn crate::LoadOption<T>>>,
     /// LIMIT or OFFSET given: a joined load runs as a second SELECT.
     pub(crate) limited: bool,
+    /// The bind the query runs on (the model's, unless routed elsewhere).
+    pub(crate) bind: Option<&'static str>,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
@@ -1702,12 +1883,24 @@ impl<'s, T: Model> ModelQuery<'s, T> {
         if session.autoflush {
             session.flush().await?;
         }
-        let rows = session.conn().await?.stream(&self.select, ()).await?;
+        let rows = session
+            .conn_for(self.bind)
+            .await?
+            .stream(&self.select, ())
+            .await?;
         Ok(rows.typed::<T>())
     }
 }
 
 impl<T: Model> ModelQuery<'_, T> {
+    /// Run this query on the named bind instead of the model's own, e.g. a
+    /// read replica: `User::query(&mut s).bind("replica").all()`. The
+    /// objects read join the Session's identity map as any others.
+    pub fn bind(mut self, name: &'static str) -> Self {
+        self.bind = Some(name);
+        self
+    }
+
     /// WHERE (AND-ed).
     #[doc(alias = "where")]
     pub fn filter(mut self, condition: Expr) -> Self {
@@ -1767,7 +1960,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let stmt = self.select.with_only_columns([column.into()]);
         self.session
-            .conn()
+            .conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -1787,7 +1980,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let stmt = self.select.with_only_columns(columns);
         self.session
-            .conn()
+            .conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -1831,7 +2024,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let keys = if joins.is_empty() {
             let rows: Vec<T> = self
                 .session
-                .conn()
+                .conn_for(self.bind)
                 .await?
                 .execute(&self.select, ())
                 .await?
@@ -1880,7 +2073,13 @@ impl<T: Model> ModelQuery<'_, T> {
             order.extend(related_order.iter().cloned());
         }
         let stmt = stmt.with_only_columns(cols).order_by(order);
-        let rows = self.session.conn().await?.execute(&stmt, ()).await?.all()?;
+        let rows = self
+            .session
+            .conn_for(self.bind)
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .all()?;
         let plan =
             aludel_core::RowPlan::from_positions((0..T::column_names().len()).map(Some).collect());
         let mut keys: Vec<Key<T>> = Vec::new();
@@ -1943,7 +2142,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let stmt = aludel_core::sql::select([aludel_core::sql::func::count_star()])
             .from_subquery(inner, "anon_1");
         self.session
-            .conn()
+            .conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -1962,7 +2161,13 @@ impl<T: Model> ModelQuery<'_, T> {
         for f in &self.filters {
             stmt = stmt.filter(f.clone());
         }
-        let rows = self.session.conn().await?.execute(&stmt, ()).await?.all()?;
+        let rows = self
+            .session
+            .conn_for(self.bind)
+            .await?
+            .execute(&stmt, ())
+            .await?
+            .all()?;
         Ok(rows.into_iter().map(|r| r.into_values()).collect())
     }
 
@@ -1988,7 +2193,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let n = self
             .session
-            .conn()
+            .conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2020,7 +2225,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let n = self
             .session
-            .conn()
+            .conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?

@@ -171,6 +171,19 @@ async fn teardown(db: &TestDb) {
     }
 }
 
+/// A second fresh database beside `db` (same backend), for tests that use
+/// two (binds); drop it with [`drop_extra`].
+pub async fn extra_db(db: &TestDb, suffix: &str) -> TestDb {
+    setup(db.kind, &format!("x::{}_{suffix}", db.name))
+        .await
+        .expect("the server answered for the first database")
+}
+
+/// Drop a database made by [`extra_db`].
+pub async fn drop_extra(db: TestDb) {
+    teardown(&db).await;
+}
+
 /// Run `body` against a fresh database of `kind`.
 pub async fn run<F, Fut>(kind: Kind, path: &str, body: F)
 where

@@ -780,3 +780,103 @@ async fn sessions_joined_to_a_shared_connection(db: TestDb) -> aludel::Result<()
 }
 
 all_backends!(sessions_joined_to_a_shared_connection);
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "audit_events", bind = "audit")]
+struct AuditEvent {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(length = 100)]
+    what: String,
+}
+
+/// Models on a named bind live in the bind's database; a query can be
+/// routed to another bind (a replica); a bind the Session lacks is an
+/// error naming it; commit and rollback cover every bind.
+async fn binds_route_models_and_queries(db: TestDb) -> aludel::Result<()> {
+    use aludel::orm::SessionFactory;
+    let engine = setup(&db).await?;
+    let audit_db = crate::harness::extra_db(&db, "audit").await;
+    let replica_db = crate::harness::extra_db(&db, "replica").await;
+    let result = async {
+        let audit = audit_db.engine();
+        let mut md = MetaData::new();
+        md.add(AuditEvent::table().clone())?;
+        md.create_all(&audit).await?;
+        let replica = replica_db.engine();
+        let mut md = MetaData::new();
+        md.add(Author::table().clone())?;
+        md.create_all(&replica).await?;
+        replica
+            .execute(
+                text("INSERT INTO authors (id, name, karma) VALUES (7, 'on the replica', 0)"),
+                (),
+            )
+            .await?;
+
+        let factory = SessionFactory::new(&engine)
+            .bind("audit", &audit)
+            .bind("replica", &replica);
+        let mut s = factory.session();
+        s.add(author("Ada"));
+        s.add(AuditEvent {
+            id: 0,
+            what: "Ada signed up".into(),
+        });
+        s.commit().await?;
+        // Each row went to its own database.
+        let n: i64 = engine
+            .execute(text("SELECT count(*) FROM authors"), ())
+            .await?
+            .scalar_one()?;
+        assert_eq!(n, 1);
+        let what: String = audit
+            .execute(text("SELECT what FROM audit_events"), ())
+            .await?
+            .scalar_one()?;
+        assert_eq!(what, "Ada signed up");
+        assert!(
+            engine
+                .execute(text("SELECT count(*) FROM audit_events"), ())
+                .await
+                .is_err(),
+            "no audit table in the default database"
+        );
+
+        // Queries of a bound model go to its bind; `bind()` routes a query.
+        let mut s = factory.session();
+        let events = AuditEvent::query(&mut s).all().await?;
+        assert_eq!(s[events[0]].what, "Ada signed up");
+        let from_replica = Author::query(&mut s).bind("replica").all().await?;
+        assert_eq!(s[from_replica[0]].name, "on the replica");
+        let on_main = Author::query(&mut s).all().await?;
+        assert_eq!(s[on_main[0]].name, "Ada");
+
+        // Rollback covers every bind.
+        s.add(AuditEvent {
+            id: 0,
+            what: "discarded".into(),
+        });
+        s.add(author("Grace"));
+        s.flush().await?;
+        s.rollback().await?;
+        let n: i64 = audit
+            .execute(text("SELECT count(*) FROM audit_events"), ())
+            .await?
+            .scalar_one()?;
+        assert_eq!(n, 1);
+
+        // A Session without the bind says so, naming it.
+        let mut plain = Session::new(&engine);
+        let err = AuditEvent::query(&mut plain).all().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("no bind named \"audit\""), "{err}");
+        Ok::<_, aludel::Error>(())
+    }
+    .await;
+    crate::harness::drop_extra(audit_db).await;
+    crate::harness::drop_extra(replica_db).await;
+    result
+}
+
+all_backends!(binds_route_models_and_queries);
