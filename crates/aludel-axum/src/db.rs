@@ -49,9 +49,24 @@ pub struct Db {
 #[derive(Clone)]
 struct Inner {
     engine: Engine,
-    binds: BTreeMap<String, Engine>,
+    binds: BTreeMap<&'static str, Engine>,
     factory: SessionFactory,
     metadata: Option<MetaData>,
+    bind_metadata: BTreeMap<&'static str, MetaData>,
+}
+
+/// Bind names as the ORM wants them (`&'static str`): each distinct name is
+/// leaked once per process, however many `Db`s use it.
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<BTreeMap<String, &'static str>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(name.to_string(), leaked);
+    leaked
 }
 
 impl std::fmt::Debug for Db {
@@ -73,6 +88,7 @@ impl Db {
                 engine,
                 binds: BTreeMap::new(),
                 metadata: None,
+                bind_metadata: BTreeMap::new(),
             }),
         }
     }
@@ -115,15 +131,48 @@ impl Db {
         self
     }
 
-    /// The same `Db` with a named engine (a read replica, another database).
-    ///
-    /// Named engines are reachable with [`bind`](Db::bind) and sessions of
-    /// their own ([`session_on`](Db::session_on)). The ORM routing a model
-    /// or a query to a bind by name is not on main yet; see the crate docs.
-    pub fn with_bind(self, name: impl Into<String>, engine: Engine) -> Db {
-        let name = name.into();
+    /// The same `Db` with a named engine (a read replica, another database),
+    /// registered with its sessions ([`SessionFactory::bind`]): a model
+    /// declared `#[aludel(bind = "audit")]` is read and written on bind
+    /// `audit`, and `User::query(&mut s).bind("replica")` reads from the
+    /// replica. The request's commit covers every bind the Session used,
+    /// each its own transaction (named binds first, then the default); see
+    /// the crate docs for what that means when a COMMIT fails part way.
+    pub fn with_bind(self, name: impl AsRef<str>, engine: Engine) -> Db {
+        let name = intern(name.as_ref());
         self.edit(|i| {
+            i.factory = i.factory.clone().bind(name, &engine);
             i.binds.insert(name, engine);
+        })
+    }
+
+    /// The same `Db` with the tables that live on bind `name`:
+    /// [`create_all`](Db::create_all) and [`drop_all`](Db::drop_all) create
+    /// and drop them on that bind's engine, and leave them out of the
+    /// default engine's [`metadata`](Db::metadata).
+    ///
+    /// ```
+    /// use aludel::orm::Model;
+    /// use aludel::Model;
+    /// #[derive(Model, Clone)]
+    /// #[aludel(table = "audit_log", bind = "audit")]
+    /// struct AuditLog { #[aludel(primary_key)] id: i64, what: String }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel::Result<()> {
+    /// let mut audit_tables = aludel::schema::MetaData::new();
+    /// audit_tables.add(AuditLog::table().clone())?;
+    /// let db = aludel_axum::Db::new(aludel::create_engine("sqlite://")?)
+    ///     .with_bind("audit", aludel::create_engine("sqlite://")?)
+    ///     .with_bind_metadata("audit", audit_tables);
+    /// db.create_all().await?;
+    /// assert_eq!(db.bind("audit")?.inspector().table_names().await?, ["audit_log"]);
+    /// assert!(db.metadata()?.table("audit_log").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_bind_metadata(self, name: impl AsRef<str>, metadata: MetaData) -> Db {
+        let name = intern(name.as_ref());
+        self.edit(|i| {
+            i.bind_metadata.insert(name, metadata);
         })
     }
 
@@ -181,8 +230,8 @@ impl Db {
     }
 
     /// The names of the binds, sorted.
-    pub fn bind_names(&self) -> impl Iterator<Item = &str> {
-        self.inner.binds.keys().map(String::as_str)
+    pub fn bind_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inner.binds.keys().copied()
     }
 
     /// The factory sessions come from.
@@ -196,8 +245,9 @@ impl Db {
         self.inner.factory.session()
     }
 
-    /// A new Session on bind `name`'s engine, with the default factory's
-    /// settings left at SQLAlchemy's defaults.
+    /// A new Session whose default engine is bind `name`'s (for a job that
+    /// works on that database alone); handlers reach binds through the
+    /// request's Session instead.
     ///
     /// # Errors
     /// As [`bind`](Db::bind).
@@ -212,14 +262,34 @@ impl Db {
     /// [`aludel_orm::registered_metadata`]'s (two models defining one table
     /// differently).
     pub fn metadata(&self) -> Result<MetaData> {
-        match &self.inner.metadata {
-            Some(m) => Ok(m.clone()),
-            None => aludel_orm::registered_metadata(),
+        let all = match &self.inner.metadata {
+            Some(m) => m.clone(),
+            None => aludel_orm::registered_metadata()?,
+        };
+        if self.inner.bind_metadata.is_empty() {
+            return Ok(all);
         }
+        let on_binds = |name: &str| {
+            self.inner
+                .bind_metadata
+                .values()
+                .any(|m| m.table(name).is_some())
+        };
+        let mut out = MetaData::with_naming_convention(all.naming_convention().clone());
+        for t in all.tables().filter(|t| !on_binds(t.name())) {
+            out.add(t.clone())?;
+        }
+        Ok(out)
+    }
+
+    /// The tables given for bind `name` ([`with_bind_metadata`](Db::with_bind_metadata)).
+    pub fn bind_metadata(&self, name: &str) -> Option<&MetaData> {
+        self.inner.bind_metadata.get(name)
     }
 
     /// Create the missing tables of [`metadata`](Db::metadata) on the default
-    /// engine, in foreign-key order (never ALTERs an existing table; use
+    /// engine (and those of each [`bind_metadata`](Db::bind_metadata) on its
+    /// bind), in foreign-key order (never ALTERs an existing table; use
     /// migrations for that). For tests and quick starts.
     ///
     /// ```
@@ -240,7 +310,13 @@ impl Db {
     /// # Errors
     /// The DDL's error, or [`metadata`](Db::metadata)'s.
     pub async fn create_all(&self) -> Result<()> {
-        self.metadata()?.create_all(&self.inner.engine).await
+        self.metadata()?.create_all(&self.inner.engine).await?;
+        for (name, md) in &self.inner.bind_metadata {
+            md.create_all(self.bind(name)?)
+                .await
+                .map_err(|e| e.context(format!("bind {name:?}")))?;
+        }
+        Ok(())
     }
 
     /// Drop the tables of [`metadata`](Db::metadata) that exist, children
@@ -249,6 +325,11 @@ impl Db {
     /// # Errors
     /// The DDL's error, or [`metadata`](Db::metadata)'s.
     pub async fn drop_all(&self) -> Result<()> {
+        for (name, md) in &self.inner.bind_metadata {
+            md.drop_all(self.bind(name)?)
+                .await
+                .map_err(|e| e.context(format!("bind {name:?}")))?;
+        }
         self.metadata()?.drop_all(&self.inner.engine).await
     }
 

@@ -46,6 +46,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// let err = AppError::validation("email", "must contain @");
 /// assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
 /// assert_eq!(err.body()["field"], "email");
+/// assert_eq!(
+///     err.body_json(),
+///     r#"{"type":"about:blank","title":"Unprocessable Entity","status":422,"detail":"email: must contain @","code":"validation","errors":[{"detail":"must contain @","field":"email"}],"field":"email"}"#
+/// );
 /// ```
 #[derive(Debug)]
 pub struct AppError {
@@ -142,6 +146,33 @@ impl AppError {
         self.source.as_ref()
     }
 
+    /// The problem document as JSON text, RFC 9457's members first
+    /// (`type`, `title`, `status`, `detail`), then the extensions by name.
+    pub fn body_json(&self) -> String {
+        const FIRST: [&str; 5] = ["type", "title", "status", "detail", "instance"];
+        let mut out = String::from("{");
+        let keys = FIRST
+            .iter()
+            .copied()
+            .filter(|k| self.body.contains_key(*k))
+            .chain(
+                self.body
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| !FIRST.contains(k)),
+            );
+        for (i, k) in keys.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&Json::from(k).to_string());
+            out.push(':');
+            out.push_str(&self.body[k].to_string());
+        }
+        out.push('}');
+        out
+    }
+
     fn retry_after(mut self, secs: u32) -> Self {
         self.retry_after = Some(secs);
         self
@@ -175,8 +206,7 @@ impl std::error::Error for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        let mut res = (self.status, body).into_response();
+        let mut res = (self.status, self.body_json()).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(secs) = self.retry_after {

@@ -201,7 +201,10 @@ impl PageParams {
     /// As [`options`](PageParams::options); 404 for a page past the last
     /// when `error_out` is on; the database's error otherwise.
     pub async fn paginate<T: Model>(&self, query: ModelQuery<'_, T>) -> Result<Page<T>, AppError> {
-        Ok(query.paginate_with(self.options()?).await?)
+        let options = self.options()?;
+        // Boxed: the ORM's paginate future is deep enough that a handler
+        // awaiting it inline can pass rustc's layout query depth limit.
+        Ok(Box::pin(query.paginate_with(options)).await?)
     }
 
     /// The URL of page `n` of the same listing: this request's path and

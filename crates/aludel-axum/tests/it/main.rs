@@ -8,6 +8,8 @@ mod app;
 
 mod harness;
 
+mod binds;
+mod cli;
 mod config;
 mod errors;
 mod fixtures;
