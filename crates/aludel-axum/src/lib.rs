@@ -161,11 +161,18 @@
 //!
 //! ## Binds
 //!
-//! [`Db`] holds named engines ([`Db::bind`], [`Db::session_on`]). Routing
-//! a model or a query to a bind through the Session waits on the ORM's
-//! binds (`SessionFactory::bind`); until then a handler opens a second
-//! Session on the bind's engine, which is a second transaction: it is
-//! committed or rolled back by the handler, not by [`DbLayer`].
+//! Named engines (`DATABASE_URL_<NAME>`, [`DbConfig::binds`]) are registered
+//! with the sessions ([`Db::with_bind`]): a model declared
+//! `#[aludel(bind = "audit")]` is read and written on bind `audit` by the
+//! request's Session, and `User::query(&mut s).bind("replica")` sends a read
+//! to a replica. [`Db::with_bind_metadata`] says which tables
+//! [`Db::create_all`] creates on a bind. The layer's commit covers every
+//! bind the request used, but each bind is its own transaction (named binds
+//! are committed first, then the default; there is no two-phase commit): a
+//! COMMIT failing on the default engine after a bind committed leaves the
+//! bind's rows saved, and the response is the error's, naming the binds
+//! already committed in the log. Keep writes that must be atomic on one
+//! bind.
 //!
 //! ## Tests
 //!
