@@ -771,6 +771,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                 <#name as ::aludel::orm::Model>::table,
             )
+            .with_bind(<#name as ::aludel::orm::Model>::bind)
         }
 
         impl #name {

@@ -365,16 +365,20 @@ impl<T: Model> ModelQuery<'_, T> {
                     .order_by(pk)
                     .limit(per_page.saturating_add(1))
                     .offset(offset);
-                let mut keys = ModelQuery::<T> {
-                    session: &mut *session,
-                    select: stmt,
-                    filters: Vec::new(),
-                    options: load_options,
-                    limited: true,
-                    bind,
-                    _t: PhantomData,
-                }
-                .all()
+                // Boxed: the query's future is deep, and a handler awaiting
+                // this one inside its own could hit rustc's query depth limit.
+                let mut keys = Box::pin(
+                    ModelQuery::<T> {
+                        session: &mut *session,
+                        select: stmt,
+                        filters: Vec::new(),
+                        options: load_options,
+                        limited: true,
+                        bind,
+                        _t: PhantomData,
+                    }
+                    .all(),
+                )
                 .await?;
                 let more = keys.len() as u64 > per_page;
                 keys.truncate(per_page as usize);
@@ -486,16 +490,18 @@ impl<T: Model> ModelQuery<'_, T> {
             let values = decode_cursor(cursor, sort_name, positions.len())?;
             stmt = stmt.filter(after_condition(&cols, &values));
         }
-        let mut keys = ModelQuery::<T> {
-            session: &mut *session,
-            select: stmt,
-            filters: Vec::new(),
-            options,
-            limited: true,
-            bind,
-            _t: PhantomData,
-        }
-        .all()
+        let mut keys = Box::pin(
+            ModelQuery::<T> {
+                session: &mut *session,
+                select: stmt,
+                filters: Vec::new(),
+                options,
+                limited: true,
+                bind,
+                _t: PhantomData,
+            }
+            .all(),
+        )
         .await?;
         let next_cursor = if keys.len() as u64 > limit {
             keys.truncate(limit as usize);

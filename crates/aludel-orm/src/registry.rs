@@ -22,13 +22,34 @@ use aludel_core::{Error, ErrorKind, Result};
 pub struct ModelRegistration {
     type_name: &'static str,
     table: fn() -> &'static Table,
+    bind: fn() -> Option<&'static str>,
+}
+
+fn no_bind() -> Option<&'static str> {
+    None
 }
 
 impl ModelRegistration {
     /// An entry for the model `type_name` (its path, for error messages)
-    /// whose table `table` returns.
+    /// whose table `table` returns, on the default bind.
     pub const fn new(type_name: &'static str, table: fn() -> &'static Table) -> Self {
-        ModelRegistration { type_name, table }
+        ModelRegistration {
+            type_name,
+            table,
+            bind: no_bind,
+        }
+    }
+
+    /// The same entry on the bind `bind` returns (the model's
+    /// [`Model::bind`](crate::Model::bind)).
+    pub const fn with_bind(mut self, bind: fn() -> Option<&'static str>) -> Self {
+        self.bind = bind;
+        self
+    }
+
+    /// The model's bind (`None`: the default engine).
+    pub fn bind(&self) -> Option<&'static str> {
+        (self.bind)()
     }
 
     /// The model's Rust type name (`my_app::models::User`).
@@ -86,6 +107,27 @@ fn sorted(mut all: Vec<ModelRegistration>) -> Vec<ModelRegistration> {
 /// claim one table name with different definitions.
 pub fn registered_metadata() -> Result<MetaData> {
     metadata_of(registered_models())
+}
+
+/// Like [`registered_metadata`], for the models on one bind only (`None`:
+/// the default engine's), e.g. to create each bind's tables in its own
+/// database.
+///
+/// ```
+/// let audit = aludel_orm::registered_metadata_for(Some("audit"))?;
+/// assert_eq!(audit.tables().count(), 0);
+/// # Ok::<(), aludel_core::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`registered_metadata`].
+pub fn registered_metadata_for(bind: Option<&str>) -> Result<MetaData> {
+    metadata_of(
+        registered_models()
+            .into_iter()
+            .filter(|m| m.bind() == bind)
+            .collect(),
+    )
 }
 
 /// The tables of `models` (sorted as [`registered_models`] sorts them).

@@ -534,6 +534,10 @@ pub struct Session {
     joined: Option<Joined>,
     /// The connection's statement count when this Session took it.
     conn_base: u64,
+    /// Statement time on connections given back, and the taken
+    /// connection's when this Session took it.
+    time_done: std::time::Duration,
+    time_base: std::time::Duration,
     /// Named binds: the engines of models declaring `bind = "…"` (and of
     /// queries routed with [`ModelQuery::bind`]).
     binds: std::sync::Arc<[(&'static str, Engine)]>,
@@ -590,6 +594,8 @@ impl Session {
             conn: None,
             joined: None,
             conn_base: 0,
+            time_done: std::time::Duration::ZERO,
+            time_base: std::time::Duration::ZERO,
             binds: std::sync::Arc::new([]),
             bind_conns: Vec::new(),
             entries: Vec::new(),
@@ -639,6 +645,21 @@ impl Session {
                 .sum::<u64>()
     }
 
+    /// The time spent waiting for the statements
+    /// [`statement_count`](Session::statement_count) counts, over all the
+    /// Session's transactions and binds (for per-request timing).
+    pub fn statement_time(&self) -> std::time::Duration {
+        self.time_done
+            + self.conn.as_ref().map_or(std::time::Duration::ZERO, |c| {
+                c.statement_time().saturating_sub(self.time_base)
+            })
+            + self
+                .bind_conns
+                .iter()
+                .map(|(_, c)| c.statement_time())
+                .sum::<std::time::Duration>()
+    }
+
     /// A Session inside `shared`'s transaction: its first statement waits
     /// for the shared connection (one joined Session at a time) and opens a
     /// SAVEPOINT; [`commit`](Session::commit) releases it and
@@ -660,6 +681,8 @@ impl Session {
         let conn = self.conn.take()?;
         self.statements_done += conn.statement_count() - self.conn_base;
         self.conn_base = 0;
+        self.time_done += conn.statement_time().saturating_sub(self.time_base);
+        self.time_base = std::time::Duration::ZERO;
         Some(conn)
     }
 
@@ -690,6 +713,7 @@ impl Session {
         let mut failure: Option<Error> = None;
         for (name, mut conn) in conns {
             self.statements_done += conn.statement_count();
+            self.time_done += conn.statement_time();
             if !commit || failure.is_some() {
                 let res = conn.close().await;
                 if failure.is_none() {
@@ -879,6 +903,7 @@ impl Session {
                 Some(j) => {
                     let (conn, savepoint, guard) = j.shared.take(self.engine.dialect()).await?;
                     self.conn_base = conn.statement_count();
+                    self.time_base = conn.statement_time();
                     self.conn = Some(conn);
                     j.held = Some((guard, savepoint));
                 }

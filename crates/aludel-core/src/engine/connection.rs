@@ -52,6 +52,8 @@ pub struct Connection {
     autocommit: bool,
     /// Statements sent by execute, exec_driver_sql, execute_many and stream.
     statements: u64,
+    /// Time spent waiting for those statements.
+    statement_time: std::time::Duration,
 }
 
 impl std::fmt::Debug for Connection {
@@ -73,6 +75,7 @@ impl Connection {
             pending: Vec::new(),
             autocommit,
             statements: 0,
+            statement_time: std::time::Duration::ZERO,
         }
     }
 
@@ -94,6 +97,13 @@ impl Connection {
     /// ```
     pub fn statement_count(&self) -> u64 {
         self.statements
+    }
+
+    /// The time spent waiting for the statements
+    /// [`statement_count`](Connection::statement_count) counts (a stream's
+    /// until its first row), for per-request timing.
+    pub fn statement_time(&self) -> std::time::Duration {
+        self.statement_time
     }
 
     fn obj(&mut self) -> &mut Object {
@@ -216,6 +226,7 @@ impl Connection {
             .await;
         obj.flags.in_flight = false;
         observe::finish(&engine, &span, &sql, start, res.as_ref().err());
+        self.statement_time += start.elapsed();
         self.after_error(res).map_err(|e| e.or_sql(&sql))
     }
 
@@ -257,6 +268,7 @@ impl Connection {
             .instrument(span.clone())
             .await;
         observe::finish(&engine, &span, &sql, start, res.as_ref().err());
+        self.statement_time += start.elapsed();
         match res {
             Ok((columns, inner)) => Ok(RowStream::new(columns, inner, &mut obj.flags)),
             Err(e) => {
@@ -316,6 +328,7 @@ impl Connection {
         let obj = self.obj();
         obj.flags.in_flight = false;
         observe::finish(&engine, &span, sql, start, res.as_ref().err());
+        self.statement_time += start.elapsed();
         self.after_error(res)
             .map(CursorResult::from_output)
             .map_err(|e| e.or_sql(sql))

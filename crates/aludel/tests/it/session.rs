@@ -606,9 +606,17 @@ async fn idle_flush_sends_nothing(db: TestDb) -> aludel::Result<()> {
     let read: Vec<String> = keys.iter().map(|&k| s[k].name.clone()).collect();
     assert_eq!(read.len(), 3);
     let before = s.statement_count();
+    let time_before = s.statement_time();
+    assert!(time_before > std::time::Duration::ZERO);
     s.flush().await?;
+    assert_eq!(
+        s.statement_time(),
+        time_before,
+        "an idle flush waits for nothing"
+    );
     Author::query(&mut s).count().await?; // autoflush first
     assert_eq!(s.statement_count() - before, 1, "only the COUNT");
+    assert!(s.statement_time() > time_before);
     s[keys[0]].karma = 5;
     let before = s.statement_count();
     s.flush().await?;
@@ -865,6 +873,14 @@ async fn binds_route_models_and_queries(db: TestDb) -> aludel::Result<()> {
             .await?
             .scalar_one()?;
         assert_eq!(n, 1);
+
+        // The registry knows each model's bind.
+        let audit_tables = aludel::orm::registered_metadata_for(Some("audit"))?;
+        assert!(audit_tables.table("audit_events").is_some());
+        assert!(audit_tables.table("authors").is_none());
+        let default_tables = aludel::orm::registered_metadata_for(None)?;
+        assert!(default_tables.table("authors").is_some());
+        assert!(default_tables.table("audit_events").is_none());
 
         // A Session without the bind says so, naming it.
         let mut plain = Session::new(&engine);
