@@ -1576,7 +1576,6 @@ impl Session {
         let auto_pos = auto
             .as_deref()
             .and_then(|a| cols.iter().position(|c| *c == a));
-        let backend = self.engine.dialect().backend();
         // Objects with versions get 1 before insertion, and NULL columns
         // with a Rust-side default get its value.
         for &slot in slots {
@@ -1600,26 +1599,6 @@ impl Session {
         };
         let (gen, given): (Vec<usize>, Vec<usize>) =
             slots.iter().partition(|&&s| generates(self, s));
-        // PostgreSQL: take ids from the sequence for the whole batch first.
-        if let (Some(i), aludel_core::Backend::Postgres, false) =
-            (auto_pos, backend, gen.is_empty())
-        {
-            let stmt = aludel_core::text(
-                "SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)",
-            );
-            let quoted = self.engine.dialect().quote_identifier(t.name());
-            let ids: Vec<i64> = self
-                .conn_for_slot(first)
-                .await?
-                .execute(&stmt, aludel_core::params! { "t": quoted, "c": cols[i].to_string(), "n": gen.len() as i64 })
-                .await?
-                .scalars()?;
-            for (&slot, id) in gen.iter().zip(ids) {
-                let e = self.entries[slot].as_mut().expect("entry");
-                self.stores[e.store as usize].set(e.index, i, Value::I64(id))?;
-            }
-            return self.insert_rows(slots, None).await;
-        }
         self.insert_rows(&given, None).await?;
         // Objects needing a generated key exist only with an autoincrement column.
         match auto_pos {
@@ -1643,7 +1622,17 @@ impl Session {
         let chunk = (30_000 / per_row).clamp(1, 1000);
         let width = cols.len() - usize::from(generated.is_some());
         for part in slots.chunks(chunk) {
-            let sql = insert_sql(self.engine.dialect(), t, cols, generated, part.len())?;
+            // PostgreSQL reports generated keys with RETURNING; SQLite and
+            // MySQL through the last insert id.
+            let returning = generated.is_some() && backend == aludel_core::Backend::Postgres;
+            let sql = insert_sql(
+                self.engine.dialect(),
+                t,
+                cols,
+                generated,
+                returning,
+                part.len(),
+            )?;
             // The objects' values, copied once: bound from here, then moved
             // into the snapshots.
             let mut params = Vec::with_capacity(part.len() * width);
@@ -1674,11 +1663,32 @@ impl Session {
                     return Err(err.context(&what));
                 }
             };
+            // RETURNING's ids, ascending: the sequence hands them out in the
+            // order of the VALUES rows (as SQLAlchemy's insertmanyvalues
+            // relies on for PostgreSQL), whatever order the rows come back in.
+            let last_insert_id = result.last_insert_id();
+            let mut returned: Vec<i64> = Vec::new();
+            if returning {
+                returned = result.scalars()?;
+                if returned.len() != part.len() {
+                    return Err(Error::new(
+                        ErrorKind::Database,
+                        format!(
+                            "INSERT into \"{}\" returned {} keys for {} rows",
+                            t.name(),
+                            returned.len(),
+                            part.len()
+                        ),
+                    ));
+                }
+                returned.sort_unstable();
+            }
             let first_id = match generated {
                 None => 0,
+                Some(_) if returning => 0,
                 Some(_) => {
                     let n = part.len() as i64;
-                    let reported = result.last_insert_id().ok_or_else(|| {
+                    let reported = last_insert_id.ok_or_else(|| {
                         Error::new(
                             ErrorKind::Database,
                             format!("no generated key reported for {}", t.name()),
@@ -1697,7 +1707,11 @@ impl Session {
                 let mut row: Vec<Value> = Vec::with_capacity(cols.len());
                 row.extend(params.by_ref().take(width));
                 if let Some(i) = generated {
-                    let id = Value::I64(first_id + k as i64);
+                    let id = Value::I64(if returning {
+                        returned[k]
+                    } else {
+                        first_id + k as i64
+                    });
                     let e = self.entries[slot].as_mut().expect("entry");
                     self.stores[e.store as usize].set(e.index, i, id.clone())?;
                     row.insert(i, id);
@@ -2282,15 +2296,17 @@ fn insert_sql(
     table: &'static Table,
     cols: &[&'static str],
     generated: Option<usize>,
+    returning: bool,
     rows: usize,
 ) -> Result<std::sync::Arc<str>> {
-    type Key = (usize, aludel_core::Backend, Option<usize>, usize);
+    type Key = (usize, aludel_core::Backend, Option<usize>, bool, usize);
     static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<Key, std::sync::Arc<str>>>> =
         std::sync::OnceLock::new();
     let key = (
         table as *const Table as usize,
         dialect.backend(),
         generated,
+        returning,
         rows,
     );
     let cache = CACHE.get_or_init(Default::default);
@@ -2304,7 +2320,10 @@ fn insert_sql(
         .filter(|(i, _)| Some(*i) != generated)
         .map(|(_, c)| (*c, Expr::from(Value::I64(0))))
         .collect();
-    let stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
+    let mut stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
+    if let (true, Some(g)) = (returning, generated) {
+        stmt = stmt.returning([table.c(cols[g])]);
+    }
     let compiled =
         aludel_core::Executable::compile(&stmt, dialect, aludel_core::IntoParams::into_params(()))?;
     let sql: std::sync::Arc<str> = compiled.sql.into();
