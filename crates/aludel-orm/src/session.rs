@@ -899,7 +899,7 @@ impl Session {
     pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
         if self.conn.is_none() {
             match &mut self.joined {
-                None => self.conn = Some(self.engine.connect().await?),
+                None => self.conn = Some(Box::pin(self.engine.connect()).await?),
                 Some(j) => {
                     let (conn, savepoint, guard) = j.shared.take(self.engine.dialect()).await?;
                     self.conn_base = conn.statement_count();
@@ -1324,13 +1324,15 @@ impl Session {
         if !self.dirty && self.links.is_empty() && self.assoc_ops.is_empty() {
             return Ok(());
         }
-        let res = match self.cascade_deletes().await {
-            Ok(()) => {
-                let order = self.table_order();
-                self.flush_in(&order).await
-            }
-            Err(e) => Err(e),
-        };
+        // Boxed: every query awaits a flush, and the unit of work's future
+        // (down to the driver's) would otherwise be inlined into each,
+        // deep enough to hit rustc's query depth limit in callers' futures.
+        let res = Box::pin(async {
+            self.cascade_deletes().await?;
+            let order = self.table_order();
+            self.flush_in(&order).await
+        })
+        .await;
         if let Err(e) = res {
             self.rollback().await?;
             return Err(e.context("flush failed and the session's transaction was rolled back"));
