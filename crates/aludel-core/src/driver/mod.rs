@@ -217,26 +217,30 @@ impl ConnectOptions {
     pub async fn connect(&self) -> Result<RawConn> {
         match self {
             #[cfg(feature = "sqlite")]
-            ConnectOptions::Sqlite(o) => sqlite::connect(o).map(RawConn::Sqlite),
+            ConnectOptions::Sqlite(o) => sqlite::connect(o).map(|c| RawConn::Sqlite(Box::new(c))),
             #[cfg(feature = "postgres")]
-            ConnectOptions::Postgres(o) => postgres::connect(o).await.map(RawConn::Postgres),
+            ConnectOptions::Postgres(o) => postgres::connect(o)
+                .await
+                .map(|c| RawConn::Postgres(Box::new(c))),
             #[cfg(feature = "mysql")]
-            ConnectOptions::Mysql(o) => mysql::connect(o).await.map(RawConn::Mysql),
+            ConnectOptions::Mysql(o) => {
+                mysql::connect(o).await.map(|c| RawConn::Mysql(Box::new(c)))
+            }
         }
     }
 }
 
-/// One open driver connection.
+/// One open driver connection, boxed: the pool and every checkout move it,
+/// and a pointer moves cheaper than the drivers' connection structs.
 pub(crate) enum RawConn {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlite::SqliteConn),
+    Sqlite(Box<sqlite::SqliteConn>),
     #[cfg(feature = "postgres")]
-    Postgres(postgres::PgConn),
+    Postgres(Box<postgres::PgConn>),
     #[cfg(feature = "mysql")]
-    Mysql(mysql::MyConn),
+    Mysql(Box<mysql::MyConn>),
 }
 
-/// A stream of rows that borrows its connection.
 /// A streamed result: each row's cells are written into a buffer the reader
 /// reuses, so reading a row allocates only what its values need.
 pub(crate) enum RowSource<'c> {
