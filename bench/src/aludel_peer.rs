@@ -310,10 +310,25 @@ fn user_values(users: &[PeerUser]) -> Vec<[(&'static str, Expr); 4]> {
         .collect()
 }
 
+/// The users as plain values (the strings copied), for `insert_many`.
+fn user_rows(users: &[PeerUser]) -> impl Iterator<Item = Vec<aludel::Value>> + '_ {
+    users.iter().map(|u| {
+        vec![
+            aludel::Value::from(u.name.clone()),
+            aludel::Value::from(u.email.clone()),
+            aludel::Value::from(u.age),
+            aludel::Value::from(u.created_at),
+        ]
+    })
+}
+
+const USER_COLUMNS: [&str; 4] = ["name", "email", "age", "created_at"];
+
 async fn insert_core(engine: &Engine, users: &[PeerUser]) -> Res<()> {
     let mut conn = engine.connect().await?;
-    let stmt = insert(PeerUser::table()).values_many(user_values(users));
-    let done = conn.execute(&stmt, ()).await?.rows_affected();
+    let done = conn
+        .insert_many(PeerUser::table(), &USER_COLUMNS, user_rows(users))
+        .await?;
     conn.rollback().await?;
     check("insert_users", done as usize, users.len())
 }
@@ -448,16 +463,12 @@ async fn uow_core(engine: &Engine, users: &[PeerUser], titles: &[String]) -> Res
         .iter()
         .flat_map(|&id| std::iter::repeat_n(id, 5))
         .collect();
-    for (uids, titles) in post_user.chunks(1000).zip(titles.chunks(1000)) {
-        let rows = uids.iter().zip(titles).map(|(&id, title)| {
-            [
-                ("user_id", Expr::from(id)),
-                ("title", Expr::from(title.clone())),
-            ]
-        });
-        conn.execute(&insert(PeerPost::table()).values_many(rows), ())
-            .await?;
-    }
+    let rows = post_user
+        .iter()
+        .zip(titles)
+        .map(|(&id, title)| vec![aludel::Value::from(id), aludel::Value::from(title.clone())]);
+    conn.insert_many(PeerPost::table(), &["user_id", "title"], rows)
+        .await?;
     conn.commit().await?;
     let us = start.elapsed().as_secs_f64() * 1e6;
     check("unit_of_work users", ids.len(), 1000)?;

@@ -185,6 +185,79 @@ impl Connection {
         self.run_query(sql, values).await
     }
 
+    /// INSERT rows given as plain values, as many per statement as the
+    /// backend's parameter limit allows (SQLAlchemy's
+    /// `conn.execute(insert(table), [row, row, …])`, its
+    /// "insertmanyvalues"): the bulk-load path. The SQL text is compiled
+    /// once per table, columns and row count, and the values are bound as
+    /// given (moved, not walked or copied); use [`insert`](crate::sql::insert)
+    /// with `values_many` for expressions or RETURNING. Returns the rows
+    /// inserted.
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// use aludel_core::schema::{Column, SqlType, Table};
+    /// use aludel_core::{text, Value};
+    /// let t = Table::builder("t")
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .column(Column::new("name", SqlType::String(Some(20))))
+    ///     .build()?;
+    /// conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20))"), ())
+    ///     .await?;
+    /// let rows = (1..=3).map(|i| vec![Value::from(i), Value::from(format!("n{i}"))]);
+    /// assert_eq!(conn.insert_many(&t, &["id", "name"], rows).await?, 3);
+    /// let n: i64 = conn.execute(text("SELECT count(*) FROM t"), ()).await?.scalar_one()?;
+    /// assert_eq!(n, 3);
+    /// # Ok(()) });
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a column the table lacks or a row with the
+    /// wrong number of values (naming it), before anything is sent; the
+    /// database's error otherwise (the rows of earlier statements stay
+    /// inserted in the open transaction, to be rolled back with it).
+    pub async fn insert_many<I>(
+        &mut self,
+        table: &crate::schema::Table,
+        columns: &[&str],
+        rows: I,
+    ) -> Result<u64>
+    where
+        I: IntoIterator<Item = Vec<Value>>,
+    {
+        for c in columns {
+            table.column(c)?;
+        }
+        let width = columns.len().max(1);
+        let chunk = (30_000 / width).clamp(1, 1000);
+        let mut total = 0;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk * width);
+        let mut rows = rows.into_iter().enumerate().peekable();
+        while rows.peek().is_some() {
+            values.clear();
+            let mut count = 0;
+            for (i, row) in rows.by_ref().take(chunk) {
+                if row.len() != columns.len() {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "row {i} of the INSERT into \"{}\" has {} values for {} columns",
+                            table.name(),
+                            row.len(),
+                            columns.len()
+                        ),
+                    )
+                    .with_table(Some(table.name().to_string())));
+                }
+                values.extend(row);
+                count += 1;
+            }
+            let sql = insert_sql(&self.engine.dialect, table, columns, count)?;
+            total += self.run_query(&sql, &values).await?.rows_affected();
+        }
+        Ok(total)
+    }
+
     /// Execute one statement once per parameter set (SQLAlchemy's
     /// executemany); returns the total of rows affected.
     ///
@@ -688,4 +761,42 @@ impl Drop for Transaction<'_> {
         }
         conn.pending.push(sql);
     }
+}
+
+/// The text of an INSERT of `rows` rows of `columns` into `table`, compiled
+/// once per process for each (backend, table, columns, row count).
+fn insert_sql(
+    dialect: &crate::Dialect,
+    table: &crate::schema::Table,
+    columns: &[&str],
+    rows: usize,
+) -> Result<Arc<str>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (crate::Backend, Option<String>, String, Vec<String>, usize);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<str>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key: Key = (
+        dialect.backend(),
+        table.schema().map(str::to_string),
+        table.name().to_string(),
+        columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    );
+    if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(sql.clone());
+    }
+    // The text does not depend on the values: every one is bound.
+    let row: Vec<(&str, crate::sql::Expr)> = columns
+        .iter()
+        .map(|c| (*c, crate::sql::Expr::from(Value::I64(0))))
+        .collect();
+    let stmt = crate::sql::insert(table).values_many(std::iter::repeat_n(row, rows));
+    let sql: Arc<str> = stmt.compile(dialect, ().into_params())?.sql.into();
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(key, sql.clone());
+    Ok(sql)
 }

@@ -289,3 +289,73 @@ async fn schema_change_under_a_cached_statement(db: TestDb) -> aludel::Result<()
 }
 
 all_backends!(schema_change_under_a_cached_statement);
+
+/// `insert_many`: plain rows in as few statements as the parameter limit
+/// allows, the values bound as given; bad rows are refused before anything
+/// is sent.
+async fn insert_many_batches_rows(db: TestDb) -> aludel::Result<()> {
+    use aludel::schema::{Column, MetaData, SqlType, Table};
+    let engine = db.engine();
+    let t = Table::builder("bulk")
+        .column(
+            Column::new("id", SqlType::Integer)
+                .primary_key()
+                .autoincrement(false),
+        )
+        .column(Column::new("label", SqlType::String(Some(20))))
+        .build()?;
+    let mut md = MetaData::new();
+    md.add(t.clone())?;
+    md.create_all(&engine).await?;
+    let mut conn = engine.connect().await?;
+    let before = conn.statement_count();
+    let rows = (1..=2500).map(|i| vec![Value::from(i as i64), Value::from(format!("row {i}"))]);
+    assert_eq!(conn.insert_many(&t, &["id", "label"], rows).await?, 2500);
+    assert_eq!(
+        conn.statement_count() - before,
+        3,
+        "1 000 rows per statement"
+    );
+    conn.commit().await?;
+    let n: i64 = conn
+        .execute(text("SELECT count(*) FROM bulk"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(n, 2500);
+    for id in [1i64, 1000, 1001, 2500] {
+        let label: String = conn
+            .execute(
+                text("SELECT label FROM bulk WHERE id = :id"),
+                params! { "id": id },
+            )
+            .await?
+            .scalar_one()?;
+        assert_eq!(label, format!("row {id}"), "each row's values in place");
+    }
+
+    let before = conn.statement_count();
+    let bad = vec![
+        vec![Value::from(3001i64), Value::from("ok")],
+        vec![Value::from(3002i64)],
+    ];
+    let err = conn
+        .insert_many(&t, &["id", "label"], bad)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("row 1"), "{err}");
+    let err = conn
+        .insert_many(
+            &t,
+            &["id", "nope"],
+            [vec![Value::from(1i64), Value::from(2i64)]],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    assert_eq!(conn.statement_count(), before, "nothing sent");
+    conn.rollback().await?;
+    Ok(())
+}
+
+all_backends!(insert_many_batches_rows);
