@@ -8,6 +8,7 @@ mod harness;
 
 mod bad_input;
 mod browser;
+mod cli;
 mod crud;
 mod filters;
 mod migrations;
