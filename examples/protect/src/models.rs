@@ -208,6 +208,11 @@ pub struct Policy {
     #[aludel(precision = 10, scale = 2)]
     #[serde(serialize_with = "money")]
     pub premium: Decimal,
+    /// What the customer bears of each loss before the policy pays (the
+    /// second revision added it; existing policies got 0).
+    #[aludel(precision = 10, scale = 2, server_default = 0)]
+    #[serde(serialize_with = "money")]
+    pub deductible: Decimal,
     /// The first day of cover.
     pub start_date: NaiveDate,
     /// The last day of cover.

@@ -216,6 +216,7 @@ async fn policy(mut s: DbSession, Id(id): Id) -> Result<Html<String>, PageError>
                 status => p.status.as_str(),
                 coverage => money_text(p.coverage),
                 premium => money_text(p.premium),
+                deductible => money_text(p.deductible),
                 start_date => p.start_date.to_string(),
                 end_date => p.end_date.to_string(),
             },

@@ -321,6 +321,12 @@ async fn seed_into(
             number: format!("PRT-{:07}", policies.len() + 1),
             customer_id: home.customer_id,
             home_id: home.id,
+            // The usual choice: a higher deductible for a dearer home.
+            deductible: Decimal::from(if coverage < Decimal::from(500_000) {
+                500
+            } else {
+                1000
+            }),
             coverage,
             premium: premium.round_dp(2),
             start_date: start,

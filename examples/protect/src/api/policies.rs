@@ -45,6 +45,9 @@ pub struct NewPolicy {
     pub coverage: Decimal,
     /// The yearly premium ("1180.00").
     pub premium: Decimal,
+    /// What the customer bears of each loss (default 0; below the coverage).
+    #[serde(default)]
+    pub deductible: Option<Decimal>,
     /// The first day of cover.
     pub start_date: NaiveDate,
     /// The last day of cover (after `start_date`).
@@ -65,6 +68,8 @@ pub struct PolicyPatch {
     pub coverage: Option<Decimal>,
     /// A new premium.
     pub premium: Option<Decimal>,
+    /// A new deductible.
+    pub deductible: Option<Decimal>,
     /// A new first day.
     pub start_date: Option<NaiveDate>,
     /// A new last day (a renewal).
@@ -123,6 +128,16 @@ async fn riders_by_code(s: &mut Session, codes: &[String]) -> Result<Vec<Key<Rid
     Ok(found)
 }
 
+fn below_coverage(deductible: Decimal, coverage: Decimal) -> Result<(), AppError> {
+    if deductible >= coverage {
+        return Err(AppError::validation(
+            "deductible",
+            "must be less than the coverage",
+        ));
+    }
+    Ok(())
+}
+
 fn term(start: NaiveDate, end: NaiveDate) -> Result<(), AppError> {
     if end <= start {
         return Err(AppError::validation("end_date", "must be after start_date"));
@@ -166,6 +181,8 @@ pub(super) async fn create(
 ) -> Result<(StatusCode, Json<PolicyOut>), AppError> {
     let coverage = amount("coverage", new.coverage, false, 10)?;
     let premium = amount("premium", new.premium, false, 8)?;
+    let deductible = amount("deductible", new.deductible.unwrap_or_default(), true, 8)?;
+    below_coverage(deductible, coverage)?;
     term(new.start_date, new.end_date)?;
     let number = match &new.number {
         Some(n) => Some(text("number", n, 20)?),
@@ -218,6 +235,7 @@ pub(super) async fn create(
         home_id: 0,
         coverage,
         premium,
+        deductible,
         start_date: new.start_date,
         end_date: new.end_date,
         status: new.status.unwrap_or(PolicyStatus::Quoted),
@@ -258,6 +276,10 @@ pub(super) async fn update(
     if let Some(v) = patch.premium {
         s[key].premium = amount("premium", v, false, 8)?;
     }
+    if let Some(v) = patch.deductible {
+        s[key].deductible = amount("deductible", v, true, 8)?;
+    }
+    below_coverage(s[key].deductible, s[key].coverage)?;
     let start = patch.start_date.unwrap_or(s[key].start_date);
     let end = patch.end_date.unwrap_or(s[key].end_date);
     term(start, end)?;

@@ -198,6 +198,18 @@ async fn invalid_values(f: Fixture) -> aludel::Result<()> {
         ),
         (
             "/api/policies",
+            policy_with("deductible", json!("300000")),
+            "deductible",
+            "must be less than the coverage",
+        ),
+        (
+            "/api/policies",
+            policy_with("deductible", json!(-1)),
+            "deductible",
+            "must not be negative",
+        ),
+        (
+            "/api/policies",
             policy_with("riders", json!(["flood"])),
             "riders",
             "no rider with code \"flood\"",

@@ -46,6 +46,12 @@ fn db_commands_and_seed() {
         "{}",
         r.stdout
     );
+    assert!(
+        r.stdout
+            .contains("Running upgrade 5b7dfcb5f868 -> 5c17c23e116f, add deductible to policies"),
+        "{}",
+        r.stdout
+    );
     assert!(dir.join("protect.db").exists());
     let r = protect(&dir, &["db", "check"]);
     assert_eq!(
@@ -55,7 +61,8 @@ fn db_commands_and_seed() {
     let r = protect(&dir, &["db", "history"]);
     assert_eq!(
         r.stdout.trim(),
-        "<base> -> 5b7dfcb5f868 (head), create protect tables"
+        "5b7dfcb5f868 -> 5c17c23e116f (head), add deductible to policies\n\
+         <base> -> 5b7dfcb5f868, create protect tables"
     );
     let r = protect(&dir, &["db", "seed", "--customers", "25", "--seed", "3"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -76,6 +83,16 @@ fn db_commands_and_seed() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = protect(&dir, &["db", "--url", &other, "seed", "--customers", "5"]);
     assert!(r.stdout.contains("  customers: 5\n"), "{}", r.stdout);
+    // One step down (the deductible goes, the seeded rows stay), then to base.
+    let r = protect(&dir, &["db", "downgrade"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("5c17c23e116f -> 5b7dfcb5f868"),
+        "{}",
+        r.stdout
+    );
+    let r = protect(&dir, &["db", "current"]);
+    assert!(r.stdout.starts_with("5b7dfcb5f868"), "{}", r.stdout);
     let r = protect(&dir, &["db", "downgrade", "base"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = protect(&dir, &["db", "current"]);

@@ -147,7 +147,7 @@ async fn homes_policies_riders(f: Fixture) -> aludel::Result<()> {
     assert_eq!(
         r.json,
         json!({"id": pid, "number": format!("PRT-{pid:07}"), "customer_id": cid, "home_id": hid,
-               "coverage": "1000000.00", "premium": "1180.00", "start_date": "2026-01-01",
+               "coverage": "1000000.00", "premium": "1180.00", "deductible": "0.00", "start_date": "2026-01-01",
                "end_date": "2026-12-31", "status": "quoted", "version": 2,
                "riders": ["flood", "valuables"]})
     );
@@ -162,7 +162,7 @@ async fn homes_policies_riders(f: Fixture) -> aludel::Result<()> {
         app,
         "PATCH",
         &format!("/api/policies/{pid}"),
-        Some(json!({"end_date": "2027-12-31", "premium": "1200.5", "status": "active", "riders": ["flood"]})),
+        Some(json!({"end_date": "2027-12-31", "premium": "1200.5", "deductible": 750, "status": "active", "riders": ["flood"]})),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);

@@ -215,6 +215,7 @@ pub async fn book(db: &Db, n: usize) -> aludel::Result<Vec<i64>> {
                 home_id,
                 coverage: Decimal::new(400_000, 0),
                 premium: Decimal::new(118_000, 2),
+                deductible: Decimal::new(500, 0),
                 start_date: date(2026, 1, 1),
                 end_date: date(2026, 12, 31),
                 status: if (i + 1) % 3 == 0 {
