@@ -1618,7 +1618,8 @@ impl Session {
         };
         let e = self.entries[first].as_ref().expect("entry");
         let (t, cols, type_name) = ((e.ops.table)(), (e.ops.columns)(), (e.ops.type_name)());
-        let backend = self.engine.dialect().backend();
+        // The bind's dialect: a model may live on another backend.
+        let backend = self.conn_for_slot(first).await?.dialect().backend();
         // Stay under every backend's bound-parameter limit.
         let per_row = cols.len().max(1);
         let chunk = (30_000 / per_row).clamp(1, 1000);
@@ -1627,14 +1628,8 @@ impl Session {
             // PostgreSQL reports generated keys with RETURNING; SQLite and
             // MySQL through the last insert id.
             let returning = generated.is_some() && backend == aludel_core::Backend::Postgres;
-            let sql = insert_sql(
-                self.engine.dialect(),
-                t,
-                cols,
-                generated,
-                returning,
-                part.len(),
-            )?;
+            let conn = self.conn_for_slot(first).await?;
+            let sql = insert_sql(conn.dialect(), t, cols, generated, returning, part.len())?;
             // The objects' values, copied once: bound from here, then moved
             // into the snapshots.
             let mut params = Vec::with_capacity(part.len() * width);

@@ -869,6 +869,28 @@ async fn binds_route_models_and_queries(db: TestDb) -> aludel::Result<()> {
             .scalar_one()?;
         assert_eq!(n, 1);
 
+        // A bind on another backend than the default engine: the bind's
+        // dialect writes its rows (generated keys included).
+        let dir =
+            std::env::temp_dir().join(format!("aludel-binds-{}-{:?}", std::process::id(), db.kind));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let other = aludel::create_engine(&format!("sqlite:///{}", dir.join("main.db").display()))?;
+        let mixed = SessionFactory::new(&other).bind("audit", &audit);
+        let mut s = mixed.session();
+        let k = s.add(AuditEvent {
+            id: 0,
+            what: "from a SQLite default".into(),
+        });
+        s.commit().await?;
+        assert!(
+            s[k].id > 1,
+            "the key the audit database generated: {}",
+            s[k].id
+        );
+        drop(s);
+        other.dispose();
+        let _ = std::fs::remove_dir_all(&dir);
+
         // The registry knows each model's bind.
         let audit_tables = aludel::orm::registered_metadata_for(Some("audit"))?;
         assert!(audit_tables.table("audit_events").is_some());
