@@ -874,7 +874,7 @@ async fn binds_route_models_and_queries(db: TestDb) -> aludel::Result<()> {
         let dir =
             std::env::temp_dir().join(format!("aludel-binds-{}-{:?}", std::process::id(), db.kind));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let other = aludel::create_engine(&format!("sqlite:///{}", dir.join("main.db").display()))?;
+        let other = aludel::create_engine(format!("sqlite:///{}", dir.join("main.db").display()))?;
         let mixed = SessionFactory::new(&other).bind("audit", &audit);
         let mut s = mixed.session();
         let k = s.add(AuditEvent {
