@@ -150,3 +150,43 @@ async fn policy_page_with_claims(f: Fixture) -> aludel::Result<()> {
 }
 
 all_backends!(policies_list_and_links, policy_page_with_claims);
+
+/// Statements per request do not grow with the page: the lists load their
+/// relationships with `selectin`, not one query per row (the layer fails a
+/// request over the budget).
+async fn no_n_plus_one(f: Fixture) -> aludel::Result<()> {
+    let ids = book(&f.db, 120).await?;
+    let app = protect::routes()
+        .layer(
+            aludel_axum::DbLayer::new(f.db.clone())
+                .query_budget(10)
+                .fail_over_budget(true),
+        )
+        .with_state(f.db.clone());
+    for i in 0..3 {
+        let r = send(
+            &app,
+            "POST",
+            "/api/claims",
+            Some(json!({"policy_id": ids[0], "amount": "10", "description": format!("claim {i}")})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    }
+    for uri in [
+        "/api/policies?per_page=100".to_string(),
+        "/api/customers?per_page=100".to_string(),
+        "/api/homes?per_page=100".to_string(),
+        "/api/claims?per_page=100".to_string(),
+        "/policies?per_page=100".to_string(),
+        format!("/policies/{}", ids[0]),
+        format!("/api/policies/{}", ids[0]),
+        "/api/claims/1".to_string(),
+    ] {
+        let r = send(&app, "GET", &uri, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text);
+    }
+    Ok(())
+}
+
+all_backends!(no_n_plus_one);
