@@ -192,5 +192,9 @@ async fn browser_pages() {
     server.abort();
     let _ = std::fs::remove_dir_all(&profile);
     drop(db);
+    let lock = crate::harness::migrate_lock(&tdb);
     tdb.close().await.unwrap();
+    if let Some(lock) = lock {
+        let _ = std::fs::remove_file(lock);
+    }
 }

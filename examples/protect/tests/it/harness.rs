@@ -66,6 +66,7 @@ where
         Err(e) => panic!("{kind:?}: could not create the test database: {e}"),
     };
     let name = tdb.name().to_string();
+    let lock = migrate_lock(&tdb);
     let db = tdb.db().expect("a Db on the test database");
     if let Err(e) = protect::upgrade(&db, |_| {}).await {
         panic!("{kind:?}: db upgrade failed: {e} (test database {name})");
@@ -75,6 +76,17 @@ where
     if let Err(e) = body(fixture).await {
         panic!("{e}\n(kind {:?}; test database {name})", e.kind());
     }
+    if let Some(lock) = lock {
+        let _ = std::fs::remove_file(lock);
+    }
+}
+
+/// The migration lock file `db upgrade` leaves beside a SQLite database
+/// (`<file>-migrate.lock`), which `TestDatabase` does not remove with the
+/// file.
+pub fn migrate_lock(tdb: &TestDatabase) -> Option<std::path::PathBuf> {
+    let path = tdb.url().strip_prefix("sqlite:///")?;
+    Some(std::path::PathBuf::from(format!("{path}-migrate.lock")))
 }
 
 /// Expand `async fn name(f: Fixture) -> aludel::Result<()>` into

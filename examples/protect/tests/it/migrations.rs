@@ -70,7 +70,11 @@ async fn seed_is_reproducible(f: Fixture) -> aludel::Result<()> {
         .all_as()?;
     assert_eq!(a, b);
     drop(db2);
+    let lock = crate::harness::migrate_lock(&other);
     other.close().await?;
+    if let Some(lock) = lock {
+        let _ = std::fs::remove_file(lock);
+    }
     // The seeded data serves: every claim's policy page renders.
     let r = send(&f.app, "GET", "/policies?status=active", None).await;
     assert_eq!(r.status, StatusCode::OK);
