@@ -62,7 +62,7 @@ impl Backend {
 
     fn options(self) -> &'static str {
         match self {
-            Backend::Sqlite => "mode cache uri timeout foreign_keys",
+            Backend::Sqlite => "mode cache uri timeout foreign_keys begin",
             Backend::Postgres => "sslmode connect_timeout application_name options host \
                                   target_session_attrs keepalives keepalives_idle statement_cache_size",
             Backend::Mysql => "charset connect_timeout ssl_mode socket init_command \
@@ -91,6 +91,10 @@ impl Backend {
             "uri" | "foreign_keys" | "local_infile" => (
                 ["on", "off", "true", "false", "1", "0"].contains(&&*value.to_ascii_lowercase()),
                 "one of on, off, true, false, 1, 0",
+            ),
+            "begin" => (
+                ["deferred", "immediate", "exclusive"].contains(&value),
+                "one of deferred, immediate, exclusive",
             ),
             "timeout" => (
                 value

@@ -344,7 +344,8 @@ impl RawConn {
     pub async fn simple(&mut self, sql: &str) -> Result<()> {
         match self {
             #[cfg(feature = "sqlite")]
-            RawConn::Sqlite(c) => c.simple(sql),
+            // Under `run`: a BEGIN IMMEDIATE may wait out the busy timeout.
+            RawConn::Sqlite(c) => c.run(|c| c.simple(sql)),
             #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => c.simple(sql).await,
             #[cfg(feature = "mysql")]

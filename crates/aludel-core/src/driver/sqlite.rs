@@ -22,6 +22,9 @@ pub(crate) struct SqliteOptions {
     pub busy_timeout: Duration,
     pub foreign_keys: bool,
     pub statement_cache: usize,
+    /// The statement a transaction begins with: `BEGIN` (deferred, the
+    /// default), `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE` (URL `begin=`).
+    pub begin: &'static str,
 }
 
 impl SqliteOptions {
@@ -40,6 +43,19 @@ impl SqliteOptions {
         let fk_url = url
             .query_value("foreign_keys")
             .map(|v| matches!(v, "on" | "true" | "1"));
+        let begin = match url.query_value("begin") {
+            None | Some("deferred") => "BEGIN",
+            Some("immediate") => "BEGIN IMMEDIATE",
+            Some("exclusive") => "BEGIN EXCLUSIVE",
+            Some(other) => {
+                return Err(Error::new(
+                    ErrorKind::Url,
+                    format!(
+                        "invalid sqlite begin {other:?}: expected deferred, immediate or exclusive"
+                    ),
+                ))
+            }
+        };
         Ok(SqliteOptions {
             path: url.database().unwrap_or(":memory:").to_string(),
             memory,
@@ -47,6 +63,7 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs_f64(busy),
             foreign_keys: foreign_keys.or(fk_url).unwrap_or(true),
             statement_cache: cache,
+            begin,
         })
     }
 }
@@ -54,6 +71,8 @@ impl SqliteOptions {
 pub(crate) struct SqliteConn {
     conn: rusqlite::Connection,
     columns: HashMap<String, Columns>,
+    /// What BEGIN is sent as (see `SqliteOptions::begin`).
+    begin: &'static str,
     /// Run statements under `block_in_place` (see `Connection::set_offload`).
     pub offload: bool,
 }
@@ -90,6 +109,7 @@ pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
     Ok(SqliteConn {
         conn,
         columns: HashMap::new(),
+        begin: opts.begin,
         offload: false,
     })
 }
@@ -237,6 +257,10 @@ impl SqliteConn {
         // Transaction control runs around every unit of work: keep those
         // statements prepared instead of parsing them each time.
         if matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
+            // `begin=immediate` takes the write lock at BEGIN, so a
+            // transaction that reads then writes waits for the other
+            // writer (busy timeout) instead of failing at its first write.
+            let sql = if sql == "BEGIN" { self.begin } else { sql };
             let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
             return stmt.raw_execute().map(drop).map_err(map_error);
         }
@@ -444,6 +468,7 @@ mod tests {
             busy_timeout: Duration::from_secs(1),
             foreign_keys: true,
             statement_cache: 16,
+            begin: "BEGIN",
         })
         .expect("open")
     }

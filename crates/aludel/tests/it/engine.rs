@@ -353,3 +353,57 @@ async fn mysql_transactions_begin_implicitly(db: TestDb) -> aludel::Result<()> {
 }
 
 server_backends!(mysql_transactions_begin_implicitly);
+
+/// SQLite's `begin=immediate` takes the write lock when a transaction
+/// begins: a second transaction waits (up to `timeout`) at its BEGIN
+/// rather than failing later when a read-then-write transaction upgrades.
+/// The default (deferred) begins without it. A bad value names itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_begin_immediate() -> aludel::Result<()> {
+    let dir = std::env::temp_dir().join(format!("aludel-begin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("t.db");
+    let url = |mode: &str| format!("sqlite:///{}?begin={mode}&timeout=0.2", file.display());
+    let deferred = aludel::create_engine(url("deferred"))?;
+    deferred
+        .execute(aludel::text("CREATE TABLE t (x INTEGER)"), ())
+        .await?;
+
+    let mut a = deferred.connect().await?;
+    let mut b = deferred.connect().await?;
+    a.execute(aludel::text("SELECT count(*) FROM t"), ())
+        .await?;
+    b.execute(aludel::text("SELECT count(*) FROM t"), ())
+        .await?;
+    a.rollback().await?;
+    b.rollback().await?;
+
+    let immediate = aludel::create_engine(url("immediate"))?;
+    let mut a = immediate.connect().await?;
+    let mut b = immediate.connect().await?;
+    a.execute(aludel::text("SELECT count(*) FROM t"), ())
+        .await?;
+    let err = b
+        .execute(aludel::text("SELECT count(*) FROM t"), ())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("locked"), "{err}");
+    a.execute(aludel::text("INSERT INTO t VALUES (1)"), ())
+        .await?;
+    a.commit().await?;
+    b.rollback().await?;
+    let n: i64 = b
+        .execute(aludel::text("SELECT count(*) FROM t"), ())
+        .await?
+        .scalar_one()?;
+    assert_eq!(n, 1, "free again once the first committed");
+    drop((a, b));
+
+    let err = aludel::create_engine(url("later")).unwrap_err();
+    assert_eq!(err.kind(), aludel::ErrorKind::Url);
+    assert!(err.to_string().contains("\"later\""), "{err}");
+    deferred.dispose();
+    immediate.dispose();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
