@@ -521,7 +521,7 @@ async fn main() -> Res<()> {
             "sqlite" => {
                 let dir = std::env::temp_dir().join(format!("protect-load-{}", std::process::id()));
                 std::fs::create_dir_all(&dir)?;
-                (format!("sqlite:///{}", dir.join("load.db").display()), None)
+                (format!("sqlite:///{}?begin=immediate", dir.join("load.db").display()), None)
             }
             "postgres" => {
                 let server = std::env::var("BENCH_POSTGRES_URL")

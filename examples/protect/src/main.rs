@@ -52,7 +52,7 @@ struct DbCli {
     /// The migrations directory [default: examples/protect/migrations].
     #[arg(short = 'd', long, global = true, env = "ALUDEL_MIGRATIONS_DIR")]
     directory: Option<PathBuf>,
-    /// The database URL [default: DATABASE_URL, else sqlite:///protect.db].
+    /// The database URL [default: DATABASE_URL, else sqlite:///protect.db?begin=immediate].
     #[arg(long, global = true)]
     url: Option<String>,
     #[command(subcommand)]
@@ -79,7 +79,7 @@ fn config() -> Result<DbConfig, aludel::Error> {
         Ok(c) => Ok(c),
         // No DATABASE_URL: a SQLite file where it runs, no setup.
         Err(_) if std::env::var_os("DATABASE_URL").is_none() => {
-            Ok(DbConfig::new("sqlite:///protect.db"))
+            Ok(DbConfig::new("sqlite:///protect.db?begin=immediate"))
         }
         Err(e) => Err(e),
     }
