@@ -54,6 +54,8 @@ use crate::session::{RequestDb, Slot};
 /// `aludel::axum`) with `http.request.method`, `http.route` (the matched
 /// route, `/users/{id}`), and, when it ends, `http.response.status_code`,
 /// `db.statements` (the Session's statements, [`Session::statement_count`]),
+/// `db.statement_ms` (the time spent waiting for them,
+/// [`Session::statement_time`]),
 /// `db.outcome` (`commit`, `rollback`, `commit_failed`, `none`) and
 /// `db.session_ms` / `db.commit_ms` (how long the Session lived, and its
 /// final flush + COMMIT). The engine's `db.query` span of each statement,
@@ -180,6 +182,7 @@ where
             http.route = %route,
             http.response.status_code = Empty,
             db.statements = Empty,
+            db.statement_ms = Empty,
             db.outcome = Empty,
             db.session_ms = Empty,
             db.commit_ms = Empty,
@@ -312,6 +315,10 @@ impl Finish<'_> {
         span.record("db.commit_ms", start.elapsed().as_secs_f64() * 1e3);
         span.record("db.outcome", "commit");
         span.record("db.statements", session.statement_count());
+        span.record(
+            "db.statement_ms",
+            session.statement_time().as_secs_f64() * 1e3,
+        );
         self.check_budget(&session, budget);
         Ok(response)
     }
@@ -344,6 +351,10 @@ impl Finish<'_> {
         let span = tracing::Span::current();
         span.record("db.outcome", outcome);
         span.record("db.statements", session.statement_count());
+        span.record(
+            "db.statement_ms",
+            session.statement_time().as_secs_f64() * 1e3,
+        );
     }
 
     fn over_budget(&self, session: &Session, budget: Option<u64>) -> bool {

@@ -74,6 +74,7 @@ async fn query_budget(_k: Kind, tdb: TestDatabase) -> aludel::Result<()> {
             |l| l.contains("request{http.request.method=GET http.route=/items/{x}")
                 && l.contains("http.response.status_code=200")
                 && l.contains("db.statements=7")
+                && l.contains("db.statement_ms=")
                 && l.contains("db.outcome=\"commit\"")
         ),
         "{log}"
