@@ -8,7 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use aludel_core::schema::{MetaData, Table};
-use aludel_core::sql::{delete, insert, select, update, Expr, Select};
+use aludel_core::sql::{delete, select, update, Expr, Select};
 use aludel_core::{Connection, Engine, Error, ErrorKind, Result, Value};
 
 use crate::Model;
@@ -1623,13 +1623,19 @@ impl Session {
         // Stay under every backend's bound-parameter limit.
         let per_row = cols.len().max(1);
         let chunk = (30_000 / per_row).clamp(1, 1000);
-        let width = cols.len() - usize::from(generated.is_some());
+        let names: Vec<&str> = cols
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != generated)
+            .map(|(_, c)| *c)
+            .collect();
+        let width = names.len();
+        // PostgreSQL reports generated keys with RETURNING; SQLite and MySQL
+        // through the last insert id.
+        let returning = generated
+            .filter(|_| backend == aludel_core::Backend::Postgres)
+            .map(|g| cols[g]);
         for part in slots.chunks(chunk) {
-            // PostgreSQL reports generated keys with RETURNING; SQLite and
-            // MySQL through the last insert id.
-            let returning = generated.is_some() && backend == aludel_core::Backend::Postgres;
-            let conn = self.conn_for_slot(first).await?;
-            let sql = insert_sql(conn.dialect(), t, cols, generated, returning, part.len())?;
             // The objects' values, copied once: bound from here, then moved
             // into the snapshots.
             let mut params = Vec::with_capacity(part.len() * width);
@@ -1647,7 +1653,7 @@ impl Session {
             let result = match self
                 .conn_for_slot(first)
                 .await?
-                .exec_driver_sql(&sql, &params)
+                .execute_insert(t, &names, part.len(), &params, returning)
                 .await
             {
                 Ok(r) => r,
@@ -1665,7 +1671,7 @@ impl Session {
             // relies on for PostgreSQL), whatever order the rows come back in.
             let last_insert_id = result.last_insert_id();
             let mut returned: Vec<i64> = Vec::new();
-            if returning {
+            if returning.is_some() {
                 returned = result.scalars()?;
                 if returned.len() != part.len() {
                     return Err(Error::new(
@@ -1682,7 +1688,7 @@ impl Session {
             }
             let first_id = match generated {
                 None => 0,
-                Some(_) if returning => 0,
+                Some(_) if returning.is_some() => 0,
                 Some(_) => {
                     let n = part.len() as i64;
                     let reported = last_insert_id.ok_or_else(|| {
@@ -1704,7 +1710,7 @@ impl Session {
                 let mut row: Vec<Value> = Vec::with_capacity(cols.len());
                 row.extend(params.by_ref().take(width));
                 if let Some(i) = generated {
-                    let id = Value::I64(if returning {
+                    let id = Value::I64(if returning.is_some() {
                         returned[k]
                     } else {
                         first_id + k as i64
@@ -2282,54 +2288,6 @@ impl<T: Model> ModelQuery<'_, T> {
     pub async fn exists(self) -> Result<bool> {
         Ok(self.limit(1).all().await?.len() == 1)
     }
-}
-
-/// The INSERT of `rows` rows of `cols` (less the `generated` one) into
-/// `table`, compiled once per process for each shape: a flush binds its
-/// values to the cached text instead of building and walking an expression
-/// per value.
-fn insert_sql(
-    dialect: &aludel_core::Dialect,
-    table: &'static Table,
-    cols: &[&'static str],
-    generated: Option<usize>,
-    returning: bool,
-    rows: usize,
-) -> Result<std::sync::Arc<str>> {
-    type Key = (usize, aludel_core::Backend, Option<usize>, bool, usize);
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<Key, std::sync::Arc<str>>>> =
-        std::sync::OnceLock::new();
-    let key = (
-        table as *const Table as usize,
-        dialect.backend(),
-        generated,
-        returning,
-        rows,
-    );
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(sql.clone());
-    }
-    // The text does not depend on the values (INSERT binds every one).
-    let row: Vec<(&str, Expr)> = cols
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != generated)
-        .map(|(_, c)| (*c, Expr::from(Value::I64(0))))
-        .collect();
-    let mut stmt = insert(table).values_many(std::iter::repeat_n(row, rows));
-    if let (true, Some(g)) = (returning, generated) {
-        stmt = stmt.returning([table.c(cols[g])]);
-    }
-    let compiled =
-        aludel_core::Executable::compile(&stmt, dialect, aludel_core::IntoParams::into_params(()))?;
-    let sql: std::sync::Arc<str> = compiled.sql.into();
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= 1024 {
-        cache.clear();
-    }
-    cache.insert(key, sql.clone());
-    Ok(sql)
 }
 
 #[cfg(test)]

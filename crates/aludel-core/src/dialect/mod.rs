@@ -34,6 +34,8 @@ pub struct Dialect {
     /// Server version packed as `major << 16 | minor << 8 | patch`; 0 until
     /// the first connection reports it. MariaDB sets the top bit.
     server: Arc<AtomicU32>,
+    /// The statement a transaction begins with.
+    begin: &'static str,
 }
 
 const MARIADB: u32 = 1 << 31;
@@ -53,7 +55,18 @@ impl Dialect {
             cache: (capacity > 0)
                 .then(|| Arc::new(crate::sql::cache::CompiledCache::new(capacity))),
             server: Arc::new(AtomicU32::new(0)),
+            begin: match backend {
+                Backend::Mysql => "START TRANSACTION",
+                _ => "BEGIN",
+            },
         }
+    }
+
+    /// The same dialect beginning transactions with `sql` (SQLite's
+    /// `BEGIN IMMEDIATE` / `BEGIN EXCLUSIVE`, from the URL's `begin=`).
+    pub(crate) fn with_begin(mut self, sql: &'static str) -> Self {
+        self.begin = sql;
+        self
     }
 
     pub(crate) fn compiled_cache(&self) -> Option<&crate::sql::cache::CompiledCache> {
@@ -205,12 +218,10 @@ impl Dialect {
         !matches!(self.backend, Backend::Mysql)
     }
 
-    /// The statement that opens a transaction.
+    /// The statement that opens a transaction (on SQLite, as the URL's
+    /// `begin=` chose: `BEGIN`, `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE`).
     pub fn begin_sql(&self) -> &'static str {
-        match self.backend {
-            Backend::Mysql => "START TRANSACTION",
-            _ => "BEGIN",
-        }
+        self.begin
     }
 
     /// The statement that opens a savepoint named `name`.

@@ -387,10 +387,6 @@ impl MyConn {
         let mut cells = Vec::new();
         let mut count = 0u64;
         while let Some(row) = result.next().await.map_err(map_error)? {
-            if cells.is_empty() {
-                // Sized by the first row's arrival; the rest grow geometrically.
-                cells.reserve(width * 8);
-            }
             extend(&mut cells, row);
             count += 1;
         }

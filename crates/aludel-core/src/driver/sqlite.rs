@@ -23,7 +23,10 @@ pub(crate) struct SqliteOptions {
     pub foreign_keys: bool,
     pub statement_cache: usize,
     /// The statement a transaction begins with: `BEGIN` (deferred, the
-    /// default), `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE` (URL `begin=`).
+    /// default), `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE` (URL `begin=`);
+    /// the engine puts it in its dialect. IMMEDIATE takes the write lock at
+    /// BEGIN, so a transaction that reads then writes waits for the other
+    /// writer (busy timeout) instead of failing at its first write.
     pub begin: &'static str,
 }
 
@@ -71,8 +74,6 @@ impl SqliteOptions {
 pub(crate) struct SqliteConn {
     conn: rusqlite::Connection,
     columns: HashMap<String, Columns>,
-    /// What BEGIN is sent as (see `SqliteOptions::begin`).
-    begin: &'static str,
     /// Run statements under `block_in_place` (see `Connection::set_offload`).
     pub offload: bool,
 }
@@ -109,7 +110,6 @@ pub(crate) fn connect(opts: &SqliteOptions) -> Result<SqliteConn> {
     Ok(SqliteConn {
         conn,
         columns: HashMap::new(),
-        begin: opts.begin,
         offload: false,
     })
 }
@@ -256,11 +256,10 @@ impl SqliteConn {
     pub fn simple(&mut self, sql: &str) -> Result<()> {
         // Transaction control runs around every unit of work: keep those
         // statements prepared instead of parsing them each time.
-        if matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK") {
-            // `begin=immediate` takes the write lock at BEGIN, so a
-            // transaction that reads then writes waits for the other
-            // writer (busy timeout) instead of failing at its first write.
-            let sql = if sql == "BEGIN" { self.begin } else { sql };
+        if matches!(
+            sql,
+            "BEGIN" | "BEGIN IMMEDIATE" | "BEGIN EXCLUSIVE" | "COMMIT" | "ROLLBACK"
+        ) {
             let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
             return stmt.raw_execute().map(drop).map_err(map_error);
         }

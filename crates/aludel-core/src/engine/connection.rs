@@ -252,10 +252,35 @@ impl Connection {
                 values.extend(row);
                 count += 1;
             }
-            let sql = insert_sql(&self.engine.dialect, table, columns, count)?;
-            total += self.run_query(&sql, &values).await?.rows_affected();
+            total += self
+                .execute_insert(table, columns, count, &values, None)
+                .await?
+                .rows_affected();
         }
         Ok(total)
+    }
+
+    /// One multi-row INSERT of `rows` rows of `columns` into `table`, bound
+    /// to `values` (row after row, `rows × columns` of them), with
+    /// `RETURNING returning` where given: the building block of
+    /// [`insert_many`](Connection::insert_many) and of the ORM's flush. The
+    /// text is compiled once per (backend, table, columns, row count,
+    /// RETURNING) and the values are bound where they lie.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`] when `values` does not hold `rows × columns`
+    /// values; [`ErrorKind::Unsupported`] for RETURNING where the dialect
+    /// has none; the database's error otherwise.
+    pub async fn execute_insert(
+        &mut self,
+        table: &crate::schema::Table,
+        columns: &[&str],
+        rows: usize,
+        values: &[Value],
+        returning: Option<&str>,
+    ) -> Result<CursorResult> {
+        let sql = insert_sql(&self.engine.dialect, table, columns, rows, returning)?;
+        self.run_query(&sql, values).await
     }
 
     /// Execute one statement once per parameter set (SQLAlchemy's
@@ -763,17 +788,25 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// The text of an INSERT of `rows` rows of `columns` into `table`, compiled
-/// once per process for each (backend, table, columns, row count).
+/// The text of an INSERT of `rows` rows of `columns` into `table` (with
+/// RETURNING `returning`), compiled once per process for each shape.
 fn insert_sql(
     dialect: &crate::Dialect,
     table: &crate::schema::Table,
     columns: &[&str],
     rows: usize,
+    returning: Option<&str>,
 ) -> Result<Arc<str>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Key = (crate::Backend, Option<String>, String, Vec<String>, usize);
+    type Key = (
+        crate::Backend,
+        Option<String>,
+        String,
+        Vec<String>,
+        usize,
+        Option<String>,
+    );
     static CACHE: OnceLock<Mutex<HashMap<Key, Arc<str>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key: Key = (
@@ -782,6 +815,7 @@ fn insert_sql(
         table.name().to_string(),
         columns.iter().map(|c| c.to_string()).collect(),
         rows,
+        returning.map(str::to_string),
     );
     if let Some(sql) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(sql.clone());
@@ -791,7 +825,11 @@ fn insert_sql(
         .iter()
         .map(|c| (*c, crate::sql::Expr::from(Value::I64(0))))
         .collect();
-    let stmt = crate::sql::insert(table).values_many(std::iter::repeat_n(row, rows));
+    let mut stmt = crate::sql::insert(table).values_many(std::iter::repeat_n(row, rows));
+    if let Some(col) = returning {
+        table.column(col)?;
+        stmt = stmt.returning([table.c(col)]);
+    }
     let sql: Arc<str> = stmt.compile(dialect, ().into_params())?.sql.into();
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= 1024 {

@@ -323,7 +323,12 @@ impl EngineBuilder {
             sqlite_foreign_keys: self.sqlite_foreign_keys,
         };
         let options = ConnectOptions::from_url(&self.url, &settings)?;
-        let dialect = Dialect::with_compiled_cache(self.url.backend(), self.compiled_cache_size);
+        let mut dialect =
+            Dialect::with_compiled_cache(self.url.backend(), self.compiled_cache_size);
+        #[cfg(feature = "sqlite")]
+        if let ConnectOptions::Sqlite(o) = &options {
+            dialect = dialect.with_begin(o.begin);
+        }
         let memory = self.url.backend() == Backend::Sqlite && self.url.is_memory();
         // An in-memory SQLite database lives in its one connection: share it
         // (SQLAlchemy's StaticPool) and never recycle it.

@@ -379,6 +379,12 @@ async fn sqlite_begin_immediate() -> aludel::Result<()> {
     b.rollback().await?;
 
     let immediate = aludel::create_engine(url("immediate"))?;
+    assert_eq!(deferred.dialect().begin_sql(), "BEGIN");
+    assert_eq!(
+        immediate.dialect().begin_sql(),
+        "BEGIN IMMEDIATE",
+        "echoed as sent"
+    );
     let mut a = immediate.connect().await?;
     let mut b = immediate.connect().await?;
     a.execute(aludel::text("SELECT count(*) FROM t"), ())
