@@ -175,27 +175,30 @@ impl CursorResult {
     /// Every row decoded into `T`, in one pass over the driver's rows.
     pub fn all_as<T: FromRow>(self) -> Result<Vec<T>> {
         let plan = T::plan(&self.columns);
-        let mut out = Vec::with_capacity(self.rows.len());
-        self.rows.for_each(&self.columns, |r| {
-            out.push(T::from_row_planned(r, &plan)?);
-            Ok(())
-        })?;
-        Ok(out)
+        self.rows.decode(&self.columns, &plan, false)
     }
 
     /// The first row decoded into `T`, or `None`.
     pub fn first_as<T: FromRow>(self) -> Result<Option<T>> {
-        self.first()?.map(T::from_row).transpose()
+        let plan = T::plan(&self.columns);
+        Ok(self.rows.decode(&self.columns, &plan, true)?.pop())
     }
 
     /// Exactly one row decoded into `T`.
     pub fn one_as<T: FromRow>(self) -> Result<T> {
-        T::from_row(self.one()?)
+        match self.rows.len() {
+            1 => Ok(self.first_as()?.expect("one row")),
+            0 => Err(no_row()),
+            n => Err(multiple_rows(n)),
+        }
     }
 
     /// One row or none, decoded into `T`.
     pub fn one_or_none_as<T: FromRow>(self) -> Result<Option<T>> {
-        self.one_or_none()?.map(T::from_row).transpose()
+        match self.rows.len() {
+            0 | 1 => self.first_as(),
+            n => Err(multiple_rows(n)),
+        }
     }
 }
 

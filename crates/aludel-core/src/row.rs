@@ -161,24 +161,52 @@ impl Row {
     }
 
     fn decode_error<T: FromValue>(&self, i: usize, detail: String) -> Error {
-        let col = &self.columns[i];
-        let sql_type = if col.type_name.is_empty() {
-            "unknown"
-        } else {
-            &col.type_name
-        };
+        decode_error::<T>(&self.columns[i], detail)
+    }
+}
+
+/// The error for a value of `col` that did not convert into `T`.
+pub(crate) fn decode_error<T: FromValue>(col: &ResultColumn, detail: String) -> Error {
+    let sql_type = if col.type_name.is_empty() {
+        "unknown"
+    } else {
+        &col.type_name
+    };
+    Error::new(
+        ErrorKind::Decode,
+        format!(
+            "cannot decode column \"{}\" (SQL type {}) into {}: {}",
+            col.name,
+            sql_type,
+            T::type_name(),
+            detail
+        ),
+    )
+    .with_column(Some(col.name.clone()))
+}
+
+/// The error for a position beyond a row of `len` columns.
+pub(crate) fn index_error(i: usize, len: usize) -> Error {
+    Error::new(
+        ErrorKind::Decode,
+        format!("no column at index {i} in a row of {len} columns"),
+    )
+}
+
+/// The position of the column called `name`, or an error listing the columns.
+pub(crate) fn position_of(columns: &[ResultColumn], name: &str) -> Result<usize> {
+    columns.iter().position(|c| c.name == name).ok_or_else(|| {
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
         Error::new(
             ErrorKind::Decode,
             format!(
-                "cannot decode column \"{}\" (SQL type {}) into {}: {}",
-                col.name,
-                sql_type,
-                T::type_name(),
-                detail
+                "no column named \"{}\" in the row; columns are {}",
+                name,
+                names.join(", ")
             ),
         )
-        .with_column(Some(col.name.clone()))
-    }
+        .with_column(Some(name.to_string()))
+    })
 }
 
 /// Something that picks a column of a [`Row`]: a position (`usize`) or a name (`&str`).
@@ -195,35 +223,14 @@ impl RowIndex for usize {
         if *self < row.values.len() {
             Ok(*self)
         } else {
-            Err(Error::new(
-                ErrorKind::Decode,
-                format!(
-                    "no column at index {} in a row of {} columns",
-                    self,
-                    row.values.len()
-                ),
-            ))
+            Err(index_error(*self, row.values.len()))
         }
     }
 }
 
 impl RowIndex for &str {
     fn position(&self, row: &Row) -> Result<usize> {
-        row.columns
-            .iter()
-            .position(|c| c.name == *self)
-            .ok_or_else(|| {
-                let names: Vec<String> = row.keys().map(|k| format!("\"{k}\"")).collect();
-                Error::new(
-                    ErrorKind::Decode,
-                    format!(
-                        "no column named \"{}\" in the row; columns are {}",
-                        self,
-                        names.join(", ")
-                    ),
-                )
-                .with_column(Some((*self).to_string()))
-            })
+        position_of(&row.columns, self)
     }
 }
 
@@ -271,6 +278,64 @@ pub trait FromRow: Sized {
         let _ = plan;
         Self::from_row(row.detach())
     }
+
+    /// Build `Self` straight from a driver's cells, with a
+    /// [`plan`](FromRow::plan) made for their columns: the derives decode
+    /// each field from its cell without an intermediate [`Value`] where
+    /// the driver allows it (PostgreSQL). The default makes a [`Row`] and
+    /// calls [`from_row_planned`](FromRow::from_row_planned).
+    ///
+    /// # Errors
+    /// As [`from_row`](FromRow::from_row).
+    #[doc(hidden)]
+    fn from_cells<C: Cells>(cells: &mut C, plan: &RowPlan) -> Result<Self> {
+        Self::from_row_planned(&mut cells.to_row()?, plan)
+    }
+}
+
+/// The cells of one result row as a driver holds them, read one field at a
+/// time by [`FromRow::from_cells`]: a [`Row`] of [`Value`]s, or a driver's
+/// own row decoded cell by cell.
+#[doc(hidden)]
+pub trait Cells {
+    /// How many columns the row has.
+    fn width(&self) -> usize;
+
+    /// Decode the cell at position `i` into `T` (a cell is read once).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] naming the column, its SQL type and `T`.
+    fn take_at<T: FromValue>(&mut self, i: usize) -> Result<T>;
+
+    /// Decode the cell of the column called `name` into `T`.
+    ///
+    /// # Errors
+    /// As [`take_at`](Cells::take_at), or when there is no such column.
+    fn take_named<T: FromValue>(&mut self, name: &str) -> Result<T>;
+
+    /// The cells not yet taken, as a [`Row`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] when a cell cannot be read as a [`Value`].
+    fn to_row(&mut self) -> Result<Row>;
+}
+
+impl Cells for Row {
+    fn width(&self) -> usize {
+        self.values.len()
+    }
+
+    fn take_at<T: FromValue>(&mut self, i: usize) -> Result<T> {
+        self.take::<T, usize>(i)
+    }
+
+    fn take_named<T: FromValue>(&mut self, name: &str) -> Result<T> {
+        self.take::<T, &str>(name)
+    }
+
+    fn to_row(&mut self) -> Result<Row> {
+        Ok(self.detach())
+    }
 }
 
 /// ResultColumn positions resolved once per result for a [`FromRow`] type: one
@@ -312,23 +377,21 @@ macro_rules! tuple_from_row {
     ($len:expr; $($t:ident $i:tt),+) => {
         impl<$($t: FromValue),+> FromRow for ($($t,)+) {
             fn from_row(mut row: Row) -> Result<Self> {
-                if row.len() != $len {
-                    return Err(Error::new(
-                        ErrorKind::Decode,
-                        format!("cannot decode a row of {} columns into a tuple of {}", row.len(), $len),
-                    ));
-                }
-                Ok(($(row.take::<$t, usize>($i)?,)+))
+                Self::from_cells(&mut row, &RowPlan::default())
             }
 
-            fn from_row_planned(row: &mut Row, _plan: &RowPlan) -> Result<Self> {
-                if row.len() != $len {
+            fn from_row_planned(row: &mut Row, plan: &RowPlan) -> Result<Self> {
+                Self::from_cells(row, plan)
+            }
+
+            fn from_cells<Src: Cells>(cells: &mut Src, _plan: &RowPlan) -> Result<Self> {
+                if cells.width() != $len {
                     return Err(Error::new(
                         ErrorKind::Decode,
-                        format!("cannot decode a row of {} columns into a tuple of {}", row.len(), $len),
+                        format!("cannot decode a row of {} columns into a tuple of {}", cells.width(), $len),
                     ));
                 }
-                Ok(($(row.take::<$t, usize>($i)?,)+))
+                Ok(($(cells.take_at::<$t>($i)?,)+))
             }
         }
     };

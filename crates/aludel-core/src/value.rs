@@ -199,6 +199,16 @@ pub trait FromValue: Sized {
     /// Convert `value`, or say why not.
     fn from_value(value: Value) -> Result<Self, DecodeError>;
 
+    /// Convert a PostgreSQL cell as the server sent it. Aludel's own types
+    /// decode the column types they match without building a [`Value`];
+    /// the default goes through [`from_value`](FromValue::from_value), so
+    /// both paths give the same answer.
+    #[cfg(feature = "postgres")]
+    #[doc(hidden)]
+    fn from_pg(cell: crate::driver::postgres::PgCell<'_>) -> Result<Self, DecodeError> {
+        Self::from_value(cell.to_value()?)
+    }
+
     /// The Rust type's name for error messages.
     fn type_name() -> &'static str {
         std::any::type_name::<Self>()
@@ -218,6 +228,34 @@ impl<T: FromValue> FromValue for Option<T> {
             v => T::from_value(v).map(Some),
         }
     }
+
+    #[cfg(feature = "postgres")]
+    fn from_pg(cell: crate::driver::postgres::PgCell<'_>) -> Result<Self, DecodeError> {
+        if cell.is_null() {
+            Ok(None)
+        } else {
+            T::from_pg(cell).map(Some)
+        }
+    }
+}
+
+/// `from_pg` for a type that PostgreSQL's types `$pg` decode into directly
+/// (postgres-types' own decoding); other columns go through `from_value`.
+#[cfg(feature = "postgres")]
+macro_rules! pg_direct {
+    ($t:ty: $($pg:ident)|+) => {
+        fn from_pg(cell: crate::driver::postgres::PgCell<'_>) -> Result<Self, DecodeError> {
+            use tokio_postgres::types::Type;
+            match cell.direct::<$t>(|ty| matches!(*ty, $(Type::$pg)|+)) {
+                Some(decoded) => decoded,
+                None => Self::from_value(cell.to_value()?),
+            }
+        }
+    };
+}
+#[cfg(not(feature = "postgres"))]
+macro_rules! pg_direct {
+    ($($any:tt)*) => {};
 }
 
 fn null_error() -> DecodeError {
@@ -225,8 +263,9 @@ fn null_error() -> DecodeError {
 }
 
 macro_rules! from_value_int {
-    ($($t:ty),*) => {$(
+    ($($t:ty $(: $pg:ident)?),*) => {$(
         impl FromValue for $t {
+            $(pg_direct!($t: $pg);)?
             fn from_value(value: Value) -> Result<Self, DecodeError> {
                 let wide: i128 = match &value {
                     Value::Bool(b) => *b as i128,
@@ -249,9 +288,11 @@ macro_rules! from_value_int {
         }
     )*};
 }
-from_value_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+from_value_int!(i8, i16: INT2, i32: INT4, i64: INT8, u8, u16, u32, u64);
 
 impl FromValue for bool {
+    pg_direct!(bool: BOOL);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Bool(b) => Ok(b),
@@ -269,6 +310,8 @@ impl FromValue for bool {
 }
 
 impl FromValue for f64 {
+    pg_direct!(f64: FLOAT8);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::F64(v) => Ok(v),
@@ -292,6 +335,8 @@ impl FromValue for f64 {
 }
 
 impl FromValue for f32 {
+    pg_direct!(f32: FLOAT4);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::F32(v) => Ok(v),
@@ -310,6 +355,8 @@ impl FromValue for f32 {
 }
 
 impl FromValue for String {
+    pg_direct!(String: TEXT | VARCHAR | BPCHAR | NAME);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::String(s) => Ok(s),
@@ -325,6 +372,8 @@ impl FromValue for String {
 }
 
 impl FromValue for Vec<u8> {
+    pg_direct!(Vec<u8>: BYTEA);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Bytes(b) => Ok(b),
@@ -336,6 +385,8 @@ impl FromValue for Vec<u8> {
 }
 
 impl FromValue for Uuid {
+    pg_direct!(Uuid: UUID);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Uuid(u) => Ok(u),
@@ -415,6 +466,8 @@ impl FromValue for Decimal {
 }
 
 impl FromValue for serde_json::Value {
+    pg_direct!(serde_json::Value: JSON | JSONB);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         let parse = |s: &[u8]| {
             serde_json::from_slice(s).map_err(|e| DecodeError(format!("text is not JSON: {e}")))
@@ -532,6 +585,8 @@ mod temporal {
 
 #[cfg(feature = "chrono")]
 impl FromValue for NaiveDate {
+    pg_direct!(NaiveDate: DATE);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Date(d) => Ok(d),
@@ -553,6 +608,8 @@ impl FromValue for NaiveDate {
 
 #[cfg(feature = "chrono")]
 impl FromValue for NaiveTime {
+    pg_direct!(NaiveTime: TIME);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Time(t) => Ok(t),
@@ -571,6 +628,8 @@ impl FromValue for NaiveTime {
 
 #[cfg(feature = "chrono")]
 impl FromValue for NaiveDateTime {
+    pg_direct!(NaiveDateTime: TIMESTAMP);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::DateTime(dt) => Ok(dt),
@@ -590,6 +649,8 @@ impl FromValue for NaiveDateTime {
 
 #[cfg(feature = "chrono")]
 impl FromValue for DateTime<Utc> {
+    pg_direct!(DateTime<Utc>: TIMESTAMPTZ);
+
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::DateTimeTz(dt) => Ok(dt),

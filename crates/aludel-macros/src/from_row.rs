@@ -53,14 +53,15 @@ pub struct NamedField<'a> {
     pub read: Read,
 }
 
-/// `impl FromRow` for a struct with named fields: by name in `from_row`,
-/// by planned position in `from_row_planned`. Shared with `#[derive(Model)]`.
+/// `impl FromRow` for a struct with named fields, shared with
+/// `#[derive(Model)]`: every entry point plans the columns' positions once
+/// and reads the fields through `from_cells`, so a driver's cells decode
+/// straight into the fields.
 pub fn named_impl(input: &DeriveInput, fields: &[NamedField<'_>]) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let krate = quote!(::aludel::__private);
     let mut inits = Vec::new();
-    let mut planned_inits = Vec::new();
     let mut columns = Vec::new();
     for f in fields {
         let NamedField {
@@ -69,50 +70,30 @@ pub fn named_impl(input: &DeriveInput, fields: &[NamedField<'_>]) -> TokenStream
         let i = columns.len();
         // Spanned on the field's type, so a type without FromValue is
         // reported at the field.
-        let (init, planned) = match f.read {
+        let missing = match f.read {
             Read::Default => {
-                let init = quote_spanned! {ty.span()=>
+                inits.push(quote_spanned! {ty.span()=>
                     #ident: ::core::default::Default::default()
-                };
-                inits.push(init.clone());
-                planned_inits.push(init);
+                });
                 continue;
             }
-            Read::DefaultIfMissing => (
-                quote_spanned! {ty.span()=>
-                    #ident: if row.keys().any(|k| k == #column) {
-                        row.take::<#ty, &str>(#column)?
-                    } else {
-                        ::core::default::Default::default()
-                    }
-                },
-                quote_spanned! {ty.span()=>
-                    #ident: match plan.get(#i) {
-                        ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
-                        ::core::option::Option::None => ::core::default::Default::default(),
-                    }
-                },
-            ),
-            Read::Column => (
-                quote_spanned! {ty.span()=> #ident: row.take::<#ty, &str>(#column)? },
-                quote_spanned! {ty.span()=>
-                    #ident: match plan.get(#i) {
-                        ::core::option::Option::Some(at) => row.take::<#ty, usize>(at)?,
-                        // Missing: the by-name lookup reports it.
-                        ::core::option::Option::None => row.take::<#ty, &str>(#column)?,
-                    }
-                },
-            ),
+            Read::DefaultIfMissing => quote!(::core::default::Default::default()),
+            // Missing: the by-name lookup reports it.
+            Read::Column => quote!(#krate::Cells::take_named::<#ty>(cells, #column)?),
         };
-        inits.push(init);
-        planned_inits.push(planned);
+        inits.push(quote_spanned! {ty.span()=>
+            #ident: match plan.get(#i) {
+                ::core::option::Option::Some(at) => #krate::Cells::take_at::<#ty>(cells, at)?,
+                ::core::option::Option::None => #missing,
+            }
+        });
         columns.push(column);
     }
     quote! {
         impl #impl_generics #krate::FromRow for #name #ty_generics #where_clause {
             fn from_row(mut row: #krate::Row) -> #krate::Result<Self> {
-                let _ = &mut row;
-                ::core::result::Result::Ok(Self { #(#inits),* })
+                let plan = <Self as #krate::FromRow>::plan(row.columns());
+                <Self as #krate::FromRow>::from_cells(&mut row, &plan)
             }
 
             fn plan(columns: &[#krate::ResultColumn]) -> #krate::RowPlan {
@@ -123,8 +104,15 @@ pub fn named_impl(input: &DeriveInput, fields: &[NamedField<'_>]) -> TokenStream
                 row: &mut #krate::Row,
                 plan: &#krate::RowPlan,
             ) -> #krate::Result<Self> {
-                let _ = (&mut *row, plan);
-                ::core::result::Result::Ok(Self { #(#planned_inits),* })
+                <Self as #krate::FromRow>::from_cells(row, plan)
+            }
+
+            fn from_cells<__AludelCells: #krate::Cells>(
+                cells: &mut __AludelCells,
+                plan: &#krate::RowPlan,
+            ) -> #krate::Result<Self> {
+                let _ = (&mut *cells, plan);
+                ::core::result::Result::Ok(Self { #(#inits),* })
             }
         }
     }

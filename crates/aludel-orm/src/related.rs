@@ -6,7 +6,7 @@ use aludel_core::sql::{delete, insert, select, Expr};
 use aludel_core::{Error, ErrorKind, Result, Row, RowPlan, Value};
 
 use crate::relationship::{short_type, Cardinality, RelKind, Relationship, Resolved};
-use crate::session::{value_key, FastMap, FastSet, Key, PkKey, Session, State};
+use crate::session::{value_key, FastMap, FastSet, Key, PkKey, Session, SlotSet, State};
 use crate::Model;
 
 /// Ids per `IN (…)` list when loading related objects: far below every
@@ -196,12 +196,17 @@ impl Session {
         let r = self.resolved(rel)?;
         let parent_pos = position::<P>(&r.parent_col)?;
         let child_pos = position::<C>(&r.child_col)?;
-        // Parents by the value they join on.
-        let mut by_value: FastMap<PkKey, Vec<u32>> = FastMap::default();
+        // Parents by the value they join on: an index into `groups`, which
+        // holds the parents' slots and, as rows arrive, their children's.
+        let mut by_value: FastMap<PkKey, usize> = FastMap::default();
+        let mut groups: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
         let mut values = Vec::new();
-        let mut seen = FastSet::default();
+        let mut seen = SlotSet::default();
         let mut all = Vec::new();
-        let mut all_seen = FastSet::default();
+        let mut all_seen = SlotSet::default();
+        // The parents this call loads; marked loaded only once every chunk
+        // has arrived, so a failed load leaves them not loaded.
+        let mut fresh = Vec::new();
         for &k in parents {
             if !self.contains(k) || !seen.insert(k.slot) {
                 continue;
@@ -219,16 +224,16 @@ impl Session {
                 continue;
             }
             let v = self.object_value(k.slot, parent_pos);
-            self.related.entry((k.slot, rel.name())).or_default();
+            fresh.push(k.slot);
             if v.is_null() {
                 continue;
             }
-            let vk = value_key(&v);
-            let group = by_value.entry(vk).or_default();
-            if group.is_empty() {
+            let at = *by_value.entry(value_key(&v)).or_insert_with(|| {
                 values.push(v);
-            }
-            group.push(k.slot);
+                groups.push((Vec::new(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[at].0.push(k.slot);
         }
         let (ct, cols) = (C::table(), C::column_names());
         let pk_order: Vec<Expr> = C::primary_key_positions()
@@ -236,8 +241,8 @@ impl Session {
             .map(|&i| ct.c(cols[i]))
             .collect();
         for chunk in values.chunks(IN_CHUNK) {
-            // (value joined on, object) pairs.
-            let pairs: Vec<(Value, C)> = match &r.through {
+            // The objects, and the value each was joined on.
+            let (joined_on, objects): (Vec<Value>, Vec<C>) = match &r.through {
                 None => {
                     let stmt = select(cols.iter().map(|c| ct.c(c)))
                         .from(ct)
@@ -249,9 +254,7 @@ impl Session {
                         .execute(&stmt, ())
                         .await?
                         .all_as()?;
-                    rows.into_iter()
-                        .map(|c| (c.value_at(child_pos), c))
-                        .collect()
+                    (rows.iter().map(|c| c.value_at(child_pos)).collect(), rows)
                 }
                 Some((at, to_p, to_c)) => {
                     let mut columns = vec![at.c(to_p).label("aludel_parent_key")];
@@ -268,32 +271,44 @@ impl Session {
                         .await?
                         .all()?;
                     let plan = RowPlan::from_positions((1..=cols.len()).map(Some).collect());
-                    let mut out = Vec::with_capacity(rows.len());
+                    let mut joined_on = Vec::with_capacity(rows.len());
+                    let mut objects = Vec::with_capacity(rows.len());
                     for mut row in rows {
-                        let parent_value: Value = row.take(0usize)?;
-                        out.push((parent_value, C::from_row_planned(&mut row, &plan)?));
+                        joined_on.push(row.take(0usize)?);
+                        objects.push(C::from_row_planned(&mut row, &plan)?);
                     }
-                    out
+                    (joined_on, objects)
                 }
             };
-            let (joined_on, objects): (Vec<Value>, Vec<C>) = pairs.into_iter().unzip();
             let keys = self.adopt(objects);
+            let back = rel
+                .back_name()
+                .filter(|_| rel.kind() == RelKind::OneToMany || rel.kind() == RelKind::OneToOne);
             for (v, key) in joined_on.iter().zip(&keys) {
-                if let Some(group) = by_value.get(&value_key(v)) {
-                    for &p in group {
-                        let list = self.related.entry((p, rel.name())).or_default();
-                        if !list.contains(&key.slot) {
-                            list.push(key.slot);
-                        }
+                if let Some(&at) = by_value.get(&value_key(v)) {
+                    let (parents, children) = &mut groups[at];
+                    // Through an association table a child can come twice
+                    // for one parent (a duplicated association row); by a
+                    // foreign key each child row comes once.
+                    if r.through.is_none() || !children.contains(&key.slot) {
+                        children.push(key.slot);
                     }
-                    if rel.kind() == RelKind::OneToMany || rel.kind() == RelKind::OneToOne {
-                        if let Some(back) = rel.back_name() {
-                            self.related.insert((key.slot, back), group.clone());
-                        }
+                    if let Some(back) = back {
+                        self.related.insert((key.slot, back), parents.clone());
                     }
                 }
                 if all_seen.insert(key.slot) {
                     all.push(*key);
+                }
+            }
+        }
+        for p in fresh {
+            self.related.entry((p, rel.name())).or_default();
+        }
+        for (parents, children) in groups {
+            for p in parents {
+                if let Some(list) = self.related.get_mut(&(p, rel.name())) {
+                    list.extend_from_slice(&children);
                 }
             }
         }
@@ -337,7 +352,7 @@ impl Session {
         rel: Relationship<P, C, M>,
     ) -> Result<Vec<Key<C>>> {
         let mut all = Vec::new();
-        let mut seen = FastSet::default();
+        let mut seen = SlotSet::default();
         for &p in parents {
             let slots = self
                 .related

@@ -179,9 +179,14 @@ impl std::hash::Hasher for IdHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            self.write_u64(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
             let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
+            buf[..tail.len()].copy_from_slice(tail);
             self.write_u64(u64::from_le_bytes(buf));
         }
     }
@@ -208,6 +213,23 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, FastHash>;
 
 /// A HashSet with [`FastHash`].
 pub(crate) type FastSet<K> = std::collections::HashSet<K, FastHash>;
+
+/// A set of Session slots (dense indices into its entries), one bit each.
+#[derive(Default)]
+pub(crate) struct SlotSet(Vec<u64>);
+
+impl SlotSet {
+    /// Add `slot`; false when it was there already.
+    pub(crate) fn insert(&mut self, slot: u32) -> bool {
+        let (word, bit) = ((slot / 64) as usize, 1u64 << (slot % 64));
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let fresh = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        fresh
+    }
+}
 
 type IdentityMap = FastMap<Identity, u32>;
 
@@ -1793,6 +1815,8 @@ impl Session {
     /// Keys of a query's rows: an object already here keeps its pending
     /// changes (SQLAlchemy's identity map), unless it is expired.
     pub(crate) fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
+        let store = self.store_of::<T>();
+        self.typed_mut::<T>(store).objects.reserve(rows.len());
         self.entries.reserve(rows.len());
         self.generations.reserve(rows.len());
         self.identity.reserve(rows.len());
@@ -1803,21 +1827,36 @@ impl Session {
     pub(crate) fn adopt_one<T: Model>(&mut self, obj: T) -> Key<T> {
         // The snapshot is taken lazily, at the first mutable borrow:
         // objects only read never pay for one.
+        use std::collections::hash_map::Entry as Slot;
         let id = identity_of_object(&obj);
-        if let Some(&slot) = self.identity.get(&id) {
-            let key = self.key_at(slot);
-            if let Some(e) = self.entries[slot as usize].as_mut() {
-                if e.expired {
-                    e.committed = None;
-                    e.snapshot = None;
-                    e.expired = false;
-                    self.replace_object(slot as usize, obj);
+        // One hash: the slot a new entry will take is known beforehand.
+        let next = self.entries.len() as u32;
+        let slot = match self.identity.entry(id) {
+            Slot::Vacant(v) => *v.insert(next),
+            Slot::Occupied(mut o) => {
+                let slot = *o.get();
+                if self.entries[slot as usize].is_none() {
+                    // A stale mapping (the object left the Session).
+                    o.insert(next);
+                    next
+                } else {
+                    slot
                 }
-                return key;
             }
+        };
+        if slot != next {
+            let key = self.key_at(slot);
+            let e = self.entries[slot as usize].as_mut().expect("mapped entry");
+            if e.expired {
+                e.committed = None;
+                e.snapshot = None;
+                e.expired = false;
+                self.replace_object(slot as usize, obj);
+            }
+            return key;
         }
         let key = self.insert_entry(obj, None, State::Persistent);
-        self.identity.insert(id, key.slot);
+        debug_assert_eq!(key.slot, next);
         key
     }
 }

@@ -21,7 +21,7 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::row::{Columns, Row};
+use crate::row::{Columns, FromRow, Row, RowPlan};
 use crate::url::{Backend, Url};
 use crate::value::Value;
 
@@ -66,6 +66,46 @@ impl RowBuf {
             #[cfg(feature = "postgres")]
             RowBuf::Pg(r) => r.len(),
         }
+    }
+
+    /// Decode the rows (only the first with `first_only`) into `T` with a
+    /// `plan` made for `columns`. PostgreSQL's rows are decoded cell by
+    /// cell straight into the fields; the others go through one reused
+    /// [`Row`] of values.
+    pub fn decode<T: FromRow>(
+        self,
+        columns: &Columns,
+        plan: &RowPlan,
+        first_only: bool,
+    ) -> Result<Vec<T>> {
+        #[cfg(feature = "postgres")]
+        if let RowBuf::Pg(rows) = &self {
+            let n = if first_only {
+                rows.len().min(1)
+            } else {
+                rows.len()
+            };
+            let mut out = Vec::with_capacity(n);
+            for r in &rows[..n] {
+                out.push(T::from_cells(
+                    &mut postgres::PgCells::new(r, columns),
+                    plan,
+                )?);
+            }
+            return Ok(out);
+        }
+        if first_only {
+            return match self.into_first(columns)? {
+                Some(mut row) => Ok(vec![T::from_row_planned(&mut row, plan)?]),
+                None => Ok(Vec::new()),
+            };
+        }
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(columns, |r| {
+            out.push(T::from_row_planned(r, plan)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Convert every row, calling `f` with one reused row buffer.

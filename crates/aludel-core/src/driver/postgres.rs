@@ -13,9 +13,9 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{Columns, ResultColumn};
+use crate::row::{Cells, Columns, ResultColumn, Row};
 use crate::url::Url;
-use crate::value::{FromValue, Value};
+use crate::value::{DecodeError, FromValue, Value};
 
 type BoxErr = Box<dyn StdError + Sync + Send>;
 
@@ -296,7 +296,7 @@ pub(crate) fn fill(
 ) -> Result<()> {
     values.clear();
     for (i, col) in columns.iter().enumerate() {
-        let cell: PgCell = row.try_get(i).map_err(|e| {
+        let cell: AnyCell = row.try_get(i).map_err(|e| {
             Error::new(
                 ErrorKind::Decode,
                 format!(
@@ -315,10 +315,112 @@ pub(crate) fn fill(
     Ok(())
 }
 
-/// A cell read from any PostgreSQL column type.
-struct PgCell(Value);
+/// One PostgreSQL cell as the server sent it (binary format) with its
+/// column's type: what [`FromValue::from_pg`] decodes.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct PgCell<'a> {
+    ty: &'a Type,
+    raw: Option<&'a [u8]>,
+}
 
-impl<'a> FromSql<'a> for PgCell {
+impl<'a> PgCell<'a> {
+    /// True for SQL NULL.
+    pub(crate) fn is_null(&self) -> bool {
+        self.raw.is_none()
+    }
+
+    /// The cell decoded by postgres-types as `T` when its column's type is
+    /// one `matches` accepts; `None` otherwise (and for NULL), to go the
+    /// general way.
+    pub(crate) fn direct<T: FromSql<'a>>(
+        &self,
+        matches: impl Fn(&Type) -> bool,
+    ) -> Option<std::result::Result<T, DecodeError>> {
+        let raw = self.raw?;
+        matches(self.ty).then(|| T::from_sql(self.ty, raw).map_err(|e| DecodeError(e.to_string())))
+    }
+
+    /// The cell as a [`Value`], as every other read path makes it.
+    pub(crate) fn to_value(self) -> std::result::Result<Value, DecodeError> {
+        match self.raw {
+            None => Ok(Value::Null),
+            Some(raw) => AnyCell::from_sql(self.ty, raw)
+                .map(|c| c.0)
+                .map_err(|e| DecodeError(e.to_string())),
+        }
+    }
+}
+
+/// A cell's bytes, untouched: how [`PgCells`] reaches them through
+/// tokio-postgres's `Row`.
+struct RawCell<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for RawCell<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxErr> {
+        Ok(RawCell(Some(raw)))
+    }
+
+    fn from_sql_null(_: &Type) -> std::result::Result<Self, BoxErr> {
+        Ok(RawCell(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// One tokio-postgres row read field by field by [`FromRow::from_cells`],
+/// each cell decoded straight into its field's type.
+pub(crate) struct PgCells<'r> {
+    row: &'r tokio_postgres::Row,
+    columns: &'r Columns,
+}
+
+impl<'r> PgCells<'r> {
+    pub(crate) fn new(row: &'r tokio_postgres::Row, columns: &'r Columns) -> Self {
+        PgCells { row, columns }
+    }
+}
+
+impl Cells for PgCells<'_> {
+    fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    fn take_at<T: FromValue>(&mut self, i: usize) -> Result<T> {
+        let Some(col) = self.columns.get(i) else {
+            return Err(crate::row::index_error(i, self.columns.len()));
+        };
+        let raw: RawCell<'_> = self.row.try_get(i).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                format!("cannot read column \"{}\": {e}", col.name()),
+            )
+        })?;
+        let cell = PgCell {
+            ty: self.row.columns()[i].type_(),
+            raw: raw.0,
+        };
+        T::from_pg(cell).map_err(|e| crate::row::decode_error::<T>(col, e.0))
+    }
+
+    fn take_named<T: FromValue>(&mut self, name: &str) -> Result<T> {
+        let i = crate::row::position_of(self.columns, name)?;
+        self.take_at(i)
+    }
+
+    fn to_row(&mut self) -> Result<Row> {
+        let mut values = Vec::with_capacity(self.columns.len());
+        fill(&mut values, self.columns, self.row)?;
+        Ok(Row::new(self.columns.clone(), values))
+    }
+}
+
+/// A cell read from any PostgreSQL column type, as a [`Value`].
+struct AnyCell(Value);
+
+impl<'a> FromSql<'a> for AnyCell {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxErr> {
         let v = match *ty {
             Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
@@ -362,11 +464,11 @@ impl<'a> FromSql<'a> for PgCell {
             }
             _ => return Err(format!("unsupported PostgreSQL type {}", ty.name()).into()),
         };
-        Ok(PgCell(v))
+        Ok(AnyCell(v))
     }
 
     fn from_sql_null(_: &Type) -> std::result::Result<Self, BoxErr> {
-        Ok(PgCell(Value::Null))
+        Ok(AnyCell(Value::Null))
     }
 
     fn accepts(_: &Type) -> bool {

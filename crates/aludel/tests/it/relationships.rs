@@ -912,3 +912,57 @@ async fn stream_refuses_eager_loading(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(stream_refuses_eager_loading);
+
+/// A parent whose children's table is never created: its eager load fails.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "r_haunts")]
+#[aludel(has_many(ghosts: Ghost))]
+struct Haunt {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(length = 30)]
+    name: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "r_ghosts")]
+struct Ghost {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(foreign_key = "r_haunts.id")]
+    haunt_id: i64,
+}
+
+/// A failed eager load leaves the relationship not loaded (an error on
+/// reading it, not an empty collection), and the Session usable.
+async fn failed_eager_load_leaves_nothing_loaded(db: TestDb) -> aludel::Result<()> {
+    let engine = db.engine();
+    let mut md = MetaData::new();
+    md.add(Haunt::table().clone())?;
+    md.create_all(&engine).await?;
+    let mut s = Session::new(&engine);
+    s.add(Haunt {
+        id: 0,
+        name: "manor".into(),
+    });
+    s.commit().await?;
+
+    let manor = Haunt::query(&mut s).one().await?;
+    let failed = Haunt::query(&mut s)
+        .options(selectin(Haunt::ghosts))
+        .all()
+        .await;
+    let err = failed.expect_err("r_ghosts does not exist");
+    assert!(err.to_string().contains("r_ghosts"), "{err}");
+    assert!(
+        !s.is_loaded(manor, Haunt::ghosts),
+        "marked loaded after a failed load"
+    );
+    assert_err!(s.related(manor, Haunt::ghosts), ErrorKind::NotLoaded);
+    // PostgreSQL refuses statements until the failed transaction ends.
+    s.rollback().await?;
+    assert_eq!(Haunt::query(&mut s).count().await?, 1);
+    Ok(())
+}
+
+all_backends!(failed_eager_load_leaves_nothing_loaded);

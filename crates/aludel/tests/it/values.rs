@@ -116,6 +116,32 @@ where
     assert_eq!(null.get::<Option<O>, _>(0)?, None, "{}", ctx(cases.len()));
     let err = assert_err!(null.get::<O, _>(0), ErrorKind::Decode);
     assert!(err.to_string().contains("Option"), "{err}");
+
+    // Decoded whole rows at a time (`all_as`, `one_as`): on PostgreSQL the
+    // driver's cells go straight into the fields without a Value; the
+    // answers and errors must be the same.
+    let expected: Vec<(Option<O>,)> = cases
+        .iter()
+        .map(|(_, o)| (Some(o.clone()),))
+        .chain([(None,)])
+        .collect();
+    let select = text(format!("SELECT v FROM {table} ORDER BY id"));
+    let whole: Vec<(Option<O>,)> = conn.execute(&select, ()).await?.all_as()?;
+    assert_eq!(whole, expected, "{table} by all_as on {:?}", db.kind);
+    let by_id = text(format!("SELECT v FROM {table} WHERE id = :id"));
+    for (i, (_, o)) in cases.iter().enumerate() {
+        let (got,): (O,) = conn
+            .execute(&by_id, params! { "id": i as i64 + 1 })
+            .await?
+            .one_as()?;
+        assert_eq!(&got, o, "{} by one_as", ctx(i));
+    }
+    let null_row = conn.execute(&by_id, params! { "id": null_id }).await?;
+    let err = assert_err!(null_row.one_as::<(O,)>(), ErrorKind::Decode);
+    assert!(
+        err.to_string().contains("Option") && err.to_string().contains("\"v\""),
+        "{err}"
+    );
     Ok(rows
         .into_iter()
         .map(|r| r.into_values().remove(0))
