@@ -267,6 +267,14 @@ macro_rules! from_value_int {
         impl FromValue for $t {
             $(pg_direct!($t: $pg);)?
             fn from_value(value: Value) -> Result<Self, DecodeError> {
+                // The usual case first: a 64-bit integer that fits.
+                if let Value::I64(v) = value {
+                    // Irrefutable for i64 itself.
+                    #[allow(irrefutable_let_patterns)]
+                    if let Ok(n) = <$t>::try_from(v) {
+                        return Ok(n);
+                    }
+                }
                 let wide: i128 = match &value {
                     Value::Bool(b) => *b as i128,
                     Value::I16(v) => *v as i128,

@@ -56,6 +56,11 @@ pub(crate) enum RowBuf {
     Flat(Vec<Value>, usize),
     #[cfg(feature = "postgres")]
     Pg(Vec<tokio_postgres::Row>),
+    /// MySQL: every row's cells as mysql_async sent them, in one vector
+    /// (`width` per row; each row's own vector is freed as it arrives),
+    /// with the driver's columns, which say how to read each cell.
+    #[cfg(feature = "mysql")]
+    My(mysql::MyCellBuf),
 }
 
 impl RowBuf {
@@ -65,6 +70,8 @@ impl RowBuf {
             RowBuf::Flat(cells, width) => cells.len() / width,
             #[cfg(feature = "postgres")]
             RowBuf::Pg(r) => r.len(),
+            #[cfg(feature = "mysql")]
+            RowBuf::My(buf) => buf.len(),
         }
     }
 
@@ -93,6 +100,10 @@ impl RowBuf {
                 )?);
             }
             return Ok(out);
+        }
+        #[cfg(feature = "mysql")]
+        if let RowBuf::My(buf) = self {
+            return buf.decode(columns, plan, first_only);
         }
         if first_only {
             return match self.into_first(columns)? {
@@ -141,6 +152,14 @@ impl RowBuf {
                     f(&mut buf)?;
                 }
             }
+            #[cfg(feature = "mysql")]
+            RowBuf::My(cells) => {
+                let mut buf = Row::new(columns.clone(), Vec::with_capacity(columns.len()));
+                cells.for_each(|values| {
+                    *buf.values_mut() = values;
+                    f(&mut buf)
+                })?;
+            }
         }
         Ok(())
     }
@@ -179,6 +198,10 @@ impl RowBuf {
                     Ok(Row::new(columns.clone(), values))
                 })
                 .transpose(),
+            #[cfg(feature = "mysql")]
+            RowBuf::My(cells) => Ok(cells
+                .into_first()
+                .map(|values| Row::new(columns.clone(), values))),
         }
     }
 }

@@ -10,9 +10,9 @@ use mysql_async::{Conn, OptsBuilder, Params};
 
 use super::{QueryOutput, RowBuf};
 use crate::error::{Error, ErrorKind, IntegrityKind, Result};
-use crate::row::{cached_columns, Columns, ResultColumn};
+use crate::row::{cached_columns, Cells, Columns, FromRow, ResultColumn, Row, RowPlan};
 use crate::url::Url;
-use crate::value::Value;
+use crate::value::{FromValue, Value};
 
 #[derive(Clone)]
 pub(crate) struct MyOptions {
@@ -350,15 +350,107 @@ fn micros(us: u32) -> String {
     }
 }
 
-/// Append the cells of `row` to `values`.
-fn extend(values: &mut Vec<Value>, row: mysql_async::Row) {
-    let cols = row.columns();
-    values.extend(
-        row.unwrap()
-            .into_iter()
-            .zip(cols.iter())
-            .map(|(v, c)| from_mysql(v, c)),
-    );
+/// A result's cells as mysql_async sent them, row after row, and the
+/// driver's columns: converted when the rows are read, straight into a
+/// struct's fields by [`FromRow::from_cells`] or into [`Value`]s.
+pub(crate) struct MyCellBuf {
+    cells: Vec<mysql_async::Value>,
+    width: usize,
+    columns: std::sync::Arc<[mysql_async::Column]>,
+}
+
+impl MyCellBuf {
+    pub fn len(&self) -> usize {
+        self.cells.len() / self.width.max(1)
+    }
+
+    /// Decode the rows (only the first with `first_only`) into `T`.
+    pub fn decode<T: FromRow>(
+        mut self,
+        columns: &Columns,
+        plan: &RowPlan,
+        first_only: bool,
+    ) -> Result<Vec<T>> {
+        let n = if first_only {
+            self.len().min(1)
+        } else {
+            self.len()
+        };
+        let mut out = Vec::with_capacity(n);
+        for row in self.cells.chunks_mut(self.width).take(n) {
+            let mut cells = MyCells {
+                row,
+                driver: &self.columns,
+                columns,
+            };
+            out.push(T::from_cells(&mut cells, plan)?);
+        }
+        Ok(out)
+    }
+
+    /// Call `f` with each row's cells as values.
+    pub fn for_each(self, mut f: impl FnMut(Vec<Value>) -> Result<()>) -> Result<()> {
+        let rows = self.len();
+        let mut cells = self.cells.into_iter();
+        for _ in 0..rows {
+            let values = cells
+                .by_ref()
+                .take(self.width)
+                .zip(self.columns.iter())
+                .map(|(v, c)| from_mysql(v, c))
+                .collect();
+            f(values)?;
+        }
+        Ok(())
+    }
+
+    /// The first row's cells as values.
+    pub fn into_first(self) -> Option<Vec<Value>> {
+        (self.len() > 0).then(|| {
+            self.cells
+                .into_iter()
+                .take(self.width)
+                .zip(self.columns.iter())
+                .map(|(v, c)| from_mysql(v, c))
+                .collect()
+        })
+    }
+}
+
+/// One row of a [`MyCellBuf`] read field by field.
+struct MyCells<'r> {
+    row: &'r mut [mysql_async::Value],
+    driver: &'r [mysql_async::Column],
+    columns: &'r Columns,
+}
+
+impl Cells for MyCells<'_> {
+    fn width(&self) -> usize {
+        self.row.len()
+    }
+
+    fn take_at<T: FromValue>(&mut self, i: usize) -> Result<T> {
+        let (Some(cell), Some(col)) = (self.row.get_mut(i), self.driver.get(i)) else {
+            return Err(crate::row::index_error(i, self.row.len()));
+        };
+        let v = from_mysql(std::mem::replace(cell, mysql_async::Value::NULL), col);
+        T::from_value(v).map_err(|e| crate::row::decode_error::<T>(&self.columns[i], e.0))
+    }
+
+    fn take_named<T: FromValue>(&mut self, name: &str) -> Result<T> {
+        let i = crate::row::position_of(self.columns, name)?;
+        self.take_at(i)
+    }
+
+    fn to_row(&mut self) -> Result<Row> {
+        let values = self
+            .row
+            .iter_mut()
+            .zip(self.driver.iter())
+            .map(|(v, c)| from_mysql(std::mem::replace(v, mysql_async::Value::NULL), c))
+            .collect();
+        Ok(Row::new(self.columns.clone(), values))
+    }
 }
 
 impl MyConn {
@@ -384,10 +476,13 @@ impl MyConn {
         // driver row until the end made the allocator's work several times
         // larger on big results.
         let width = columns.len();
+        let driver_columns = result
+            .columns()
+            .unwrap_or_else(|| std::sync::Arc::from(Vec::new()));
         let mut cells = Vec::new();
         let mut count = 0u64;
         while let Some(row) = result.next().await.map_err(map_error)? {
-            extend(&mut cells, row);
+            cells.extend(row.unwrap());
             count += 1;
         }
         let affected = result.affected_rows();
@@ -399,7 +494,11 @@ impl MyConn {
             rows: if width == 0 {
                 RowBuf::Rows(Vec::new())
             } else {
-                RowBuf::Flat(cells, width)
+                RowBuf::My(MyCellBuf {
+                    cells,
+                    width,
+                    columns: driver_columns,
+                })
             },
             last_insert_id: last.filter(|&id| id != 0),
         })
@@ -499,7 +598,13 @@ pub(crate) type MyRowStream<'c> = Pin<Box<dyn Stream<Item = Result<mysql_async::
 /// Replace `values` with the cells of `row`.
 pub(crate) fn fill(values: &mut Vec<Value>, row: mysql_async::Row) {
     values.clear();
-    extend(values, row);
+    let cols = row.columns();
+    values.extend(
+        row.unwrap()
+            .into_iter()
+            .zip(cols.iter())
+            .map(|(v, c)| from_mysql(v, c)),
+    );
 }
 
 /// Pull the quoted name out of a MySQL message such as
