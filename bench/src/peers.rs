@@ -117,6 +117,37 @@ async fn prepare(kind: Kind, stream: bool) -> Res<String> {
     }
 }
 
+/// Put the tables back in one state before each contender: the write
+/// workloads leave dead rows behind, and an autovacuum's ANALYZE landing
+/// in one contender's run changes PostgreSQL's plans (its cached generic
+/// plan for the join) for the contenders after it, which showed as a 3×
+/// swing of one workload between runs.
+async fn settle(kind: Kind, url: &str) -> Res<()> {
+    const TABLES: [&str; 3] = ["users", "posts", "comments"];
+    match kind {
+        Kind::Sqlite => {
+            let path = url.trim_start_matches("sqlite:///");
+            let conn = rusqlite::Connection::open(path)?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
+        }
+        Kind::Postgres => {
+            let conn = crate::postgres::connect(url).await?;
+            for t in TABLES {
+                conn.batch_execute(&format!("VACUUM ANALYZE {t}")).await?;
+            }
+            // Write the pages VACUUM dirtied now, not during the next run.
+            conn.batch_execute("CHECKPOINT").await?;
+        }
+        Kind::Mysql => {
+            let mut conn = crate::mysql::connect(url).await?;
+            conn.query_drop(format!("ANALYZE TABLE {}", TABLES.join(", ")))
+                .await?;
+            let _ = conn.disconnect().await;
+        }
+    }
+    Ok(())
+}
+
 async fn drop_database(kind: Kind) {
     match kind {
         Kind::Sqlite => {
@@ -319,6 +350,7 @@ async fn run_backend(
         // The workloads in one process, then the stream in a fresh one, so
         // its peak RSS is the stream's own.
         for set in [main.clone(), vec!["stream_rows"]] {
+            settle(kind, &url).await?;
             let cmd = command(project, name, kind, &url, quick, &set);
             let (got, v) = run_process(cmd, name);
             if let Some(v) = v {
