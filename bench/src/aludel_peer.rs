@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use aludel::orm::{joined, selectin, Key, Model as _, Session};
-use aludel::sql::{delete, insert, select, Expr, Select};
+use aludel::sql::{delete, select, Expr, Select};
 use aludel::{Engine, FromRow, Model, Row, RowPlan};
 
 use crate::harness::Res;
@@ -295,21 +295,6 @@ fn uow_titles() -> Vec<String> {
     (1..=5000).map(|k| format!("new post {k}")).collect()
 }
 
-/// The users as Core INSERT values (the strings copied).
-fn user_values(users: &[PeerUser]) -> Vec<[(&'static str, Expr); 4]> {
-    users
-        .iter()
-        .map(|u| {
-            [
-                ("name", Expr::from(u.name.clone())),
-                ("email", Expr::from(u.email.clone())),
-                ("age", Expr::from(u.age)),
-                ("created_at", Expr::from(u.created_at)),
-            ]
-        })
-        .collect()
-}
-
 /// The users as plain values (the strings copied), for `insert_many`.
 fn user_rows(users: &[PeerUser]) -> impl Iterator<Item = Vec<aludel::Value>> + '_ {
     users.iter().map(|u| {
@@ -450,12 +435,15 @@ async fn cleanup(engine: &Engine) -> Res<()> {
 async fn uow_core(engine: &Engine, users: &[PeerUser], titles: &[String]) -> Res<f64> {
     let start = Instant::now();
     let mut conn = engine.connect().await?;
+    // One multi-row INSERT … RETURNING id, values bound where they lie.
+    let values: Vec<aludel::Value> = user_rows(users).flatten().collect();
     let ids: Vec<i64> = conn
-        .execute(
-            &insert(PeerUser::table())
-                .values_many(user_values(users))
-                .returning([PeerUser::id.expr()]),
-            (),
+        .execute_insert(
+            PeerUser::table(),
+            &USER_COLUMNS,
+            users.len(),
+            &values,
+            Some("id"),
         )
         .await?
         .scalars()?;
