@@ -169,20 +169,22 @@ pub async fn run(args: &Args, orm: bool) -> Res<()> {
                         eprintln!("[{contender}] stream_rows: no stream_rows table; skipped");
                         continue;
                     }
-                    let start = Instant::now();
-                    stream_core(&engine).await?;
+                    // Timed as every contender times it: a warm-up pass,
+                    // then the median of the samples.
+                    let us = measure(args.quick, || stream_core(&engine)).await?;
                     rss = peak_rss_kib();
-                    start.elapsed().as_secs_f64() * 1e6
+                    us
                 }
                 ("stream_rows", true) => {
                     if !table_exists(&engine, "stream_rows").await {
                         eprintln!("[{contender}] stream_rows: no stream_rows table; skipped");
                         continue;
                     }
-                    let start = Instant::now();
-                    stream_orm(&engine).await?;
+                    // Timed as every contender times it: a warm-up pass,
+                    // then the median of the samples.
+                    let us = measure(args.quick, || stream_orm(&engine)).await?;
                     rss = peak_rss_kib();
-                    start.elapsed().as_secs_f64() * 1e6
+                    us
                 }
                 (other, _) => return Err(format!("unknown workload {other}").into()),
             };

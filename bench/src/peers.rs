@@ -579,7 +579,7 @@ pub async fn run(kinds: &[Kind], quick: bool) -> Res<()> {
     }
     let _ = writeln!(
         md,
-        "- method: bench/peers/README.md (median of {} samples of {} ms; µs per op; ratio = time / raw driver's; rank among the libraries, raw excluded); stream_rows is one pass over 1 000 000 rows in a fresh process, with its peak RSS",
+        "- method: bench/peers/README.md (median of {} samples of {} ms; µs per op; ratio = time / raw driver's; rank among the libraries, raw excluded); stream_rows is timed the same way (a pass over 1 000 000 rows per op) in a fresh process, with its peak RSS",
         if quick { 3 } else { 7 },
         if quick { 100 } else { 500 }
     );

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::driver::{QueryOutput, RowBuf, RowSource};
+use crate::driver::{NextRow, QueryOutput, RowBuf, RowSource};
 use crate::engine::pool::ConnFlags;
 use crate::error::{Error, ErrorKind, Result};
 use crate::row::{Columns, FromRow, ResultColumn, Row, RowMapping, RowPlan};
@@ -247,16 +247,16 @@ impl<'c> RowStream<'c> {
     /// into one reused buffer and decoded by a plan made once per stream, so
     /// a long stream allocates only what the decoded values need.
     pub async fn try_next_as<T: FromRow + 'static>(&mut self) -> Result<Option<T>> {
-        match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
+        match std::future::poll_fn(|cx| self.poll_row(cx)).await {
             None => Ok(None),
             Some(Err(e)) => Err(e),
-            Some(Ok(())) => {
+            Some(Ok(next)) => {
                 let id = std::any::TypeId::of::<T>();
                 if self.plan.as_ref().is_none_or(|(t, _)| *t != id) {
                     self.plan = Some((id, T::plan(self.buf.columns())));
                 }
                 let (_, plan) = self.plan.as_ref().expect("plan set above");
-                T::from_row_planned(&mut self.buf, plan).map(Some)
+                next.decode(&mut self.buf, plan).map(Some)
             }
         }
     }
@@ -290,11 +290,43 @@ impl<'c> RowStream<'c> {
 
     /// Read the next row into the buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
+        match self.poll_row(cx) {
+            Poll::Ready(Some(Ok(next))) => Poll::Ready(Some(next.fill(&mut self.buf))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Read the next row and decode it into `T` with `plan` (the plan is
+    /// remade first when the columns changed under the stream).
+    fn poll_decode<T: FromRow>(
+        &mut self,
+        cx: &mut Context<'_>,
+        plan: &mut RowPlan,
+        planned_at: &mut u32,
+    ) -> Poll<Option<Result<T>>> {
+        match self.poll_row(cx) {
+            Poll::Ready(Some(Ok(next))) => {
+                if *planned_at != self.replanned {
+                    *plan = T::plan(self.buf.columns());
+                    *planned_at = self.replanned;
+                }
+                Poll::Ready(Some(next.decode(&mut self.buf, plan)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Read the next row (SQLite's into the buffer).
+    fn poll_row(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<NextRow>>> {
         if self.finished {
             return Poll::Ready(None);
         }
         let before = self.buf.columns().as_ptr();
-        let polled = self.inner.poll_fill(cx, &mut self.buf);
+        let polled = self.inner.poll_row(cx, &mut self.buf);
         if self.buf.columns().as_ptr() != before {
             // The statement was prepared again (a schema change): plans
             // made for the old columns are void.
@@ -351,17 +383,7 @@ impl<T: FromRow> Stream for TypedRowStream<'_, T> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.rows.poll_fill(cx) {
-            Poll::Ready(Some(Ok(()))) => {
-                if this.planned_at != this.rows.replanned {
-                    this.plan = T::plan(this.rows.buf.columns());
-                    this.planned_at = this.rows.replanned;
-                }
-                Poll::Ready(Some(T::from_row_planned(&mut this.rows.buf, &this.plan)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
+        this.rows
+            .poll_decode(cx, &mut this.plan, &mut this.planned_at)
     }
 }

@@ -310,7 +310,7 @@ pub(crate) enum RowSource<'c> {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteCursor<'c>),
     #[cfg(feature = "postgres")]
-    Postgres(Columns, postgres::PgRowStream),
+    Postgres(postgres::PgRowStream),
     #[cfg(feature = "mysql")]
     Mysql(mysql::MyRowStream<'c>),
     /// Never built: keeps `'c` used when only PostgreSQL is compiled in.
@@ -321,37 +321,79 @@ pub(crate) enum RowSource<'c> {
     ),
 }
 
-impl RowSource<'_> {
-    /// Put the next row's cells in `values`; `Ready(None)` at the end.
-    /// (SQLite may replace `buf`'s columns at the first row: see
-    /// `SqliteCursor::fill_next`.)
-    pub fn poll_fill(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut Row,
-    ) -> std::task::Poll<Option<Result<()>>> {
-        use std::task::Poll;
-        let _ = &cx;
+/// The next row of a stream: written into the stream's buffer (SQLite,
+/// whose row lives only until the next step), or the driver's own row.
+pub(crate) enum NextRow {
+    Filled,
+    #[cfg(feature = "postgres")]
+    Pg(tokio_postgres::Row),
+    #[cfg(feature = "mysql")]
+    My(mysql_async::Row),
+}
+
+impl NextRow {
+    /// Put the cells in `buf` (when the driver has not already).
+    pub fn fill(self, buf: &mut Row) -> Result<()> {
         let (columns, values) = buf.parts_mut();
         let _ = (&columns, &values);
         match self {
-            #[cfg(feature = "sqlite")]
-            RowSource::Sqlite(cursor) => Poll::Ready(cursor.fill_next(values, columns)),
+            NextRow::Filled => Ok(()),
             #[cfg(feature = "postgres")]
-            RowSource::Postgres(columns, stream) => match stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(row))) => {
-                    Poll::Ready(Some(postgres::fill(values, columns, &row)))
-                }
+            NextRow::Pg(row) => postgres::fill(values, columns, &row),
+            #[cfg(feature = "mysql")]
+            NextRow::My(row) => {
+                mysql::fill(values, row);
+                Ok(())
+            }
+        }
+    }
+
+    /// Decode the row into `T` with `plan`: straight from the driver's
+    /// cells where it has its own row, else from `buf`.
+    pub fn decode<T: FromRow>(self, buf: &mut Row, plan: &RowPlan) -> Result<T> {
+        let (columns, _) = buf.parts_mut();
+        let _ = &columns;
+        match self {
+            NextRow::Filled => T::from_row_planned(buf, plan),
+            #[cfg(feature = "postgres")]
+            NextRow::Pg(row) => T::from_cells(&mut postgres::PgCells::new(&row, columns), plan),
+            #[cfg(feature = "mysql")]
+            NextRow::My(row) => mysql::decode_row(row, columns, plan),
+        }
+    }
+}
+
+impl RowSource<'_> {
+    /// The next row; `Ready(None)` at the end. (SQLite writes it into
+    /// `buf`, and may replace `buf`'s columns at the first row: see
+    /// `SqliteCursor::fill_next`.)
+    pub fn poll_row(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut Row,
+    ) -> std::task::Poll<Option<Result<NextRow>>> {
+        use std::task::Poll;
+        let _ = (&cx, &buf);
+        match self {
+            #[cfg(feature = "sqlite")]
+            RowSource::Sqlite(cursor) => {
+                let (columns, values) = buf.parts_mut();
+                Poll::Ready(
+                    cursor
+                        .fill_next(values, columns)
+                        .map(|r| r.map(|()| NextRow::Filled)),
+                )
+            }
+            #[cfg(feature = "postgres")]
+            RowSource::Postgres(stream) => match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => Poll::Ready(Some(Ok(NextRow::Pg(row)))),
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(postgres::map_error(e)))),
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
             #[cfg(feature = "mysql")]
             RowSource::Mysql(stream) => match stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(row))) => {
-                    mysql::fill(values, row);
-                    Poll::Ready(Some(Ok(())))
-                }
+                Poll::Ready(Some(Ok(row))) => Poll::Ready(Some(Ok(NextRow::My(row)))),
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
@@ -530,8 +572,7 @@ impl RawConn {
             #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => {
                 let (columns, stream) = c.cursor(sql, params).await?;
-                let source = RowSource::Postgres(columns.clone(), stream);
-                Ok((columns, source))
+                Ok((columns, RowSource::Postgres(stream)))
             }
             #[cfg(feature = "mysql")]
             RawConn::Mysql(c) => {

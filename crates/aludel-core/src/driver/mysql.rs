@@ -417,6 +417,24 @@ impl MyCellBuf {
     }
 }
 
+/// One streamed row decoded straight into `T`.
+pub(crate) fn decode_row<T: FromRow>(
+    row: mysql_async::Row,
+    columns: &Columns,
+    plan: &RowPlan,
+) -> Result<T> {
+    let driver = row.columns();
+    let mut cells = row.unwrap();
+    T::from_cells(
+        &mut MyCells {
+            row: &mut cells,
+            driver: &driver,
+            columns,
+        },
+        plan,
+    )
+}
+
 /// One row of a [`MyCellBuf`] read field by field.
 struct MyCells<'r> {
     row: &'r mut [mysql_async::Value],

@@ -128,6 +128,13 @@ where
     let select = text(format!("SELECT v FROM {table} ORDER BY id"));
     let whole: Vec<(Option<O>,)> = conn.execute(&select, ()).await?.all_as()?;
     assert_eq!(whole, expected, "{table} by all_as on {:?}", db.kind);
+    let mut streamed = Vec::new();
+    let mut stream = conn.stream(&select, ()).await?.typed::<(Option<O>,)>();
+    while let Some(row) = stream.try_next().await? {
+        streamed.push(row);
+    }
+    drop(stream);
+    assert_eq!(streamed, expected, "{table} streamed on {:?}", db.kind);
     let by_id = text(format!("SELECT v FROM {table} WHERE id = :id"));
     for (i, (_, o)) in cases.iter().enumerate() {
         let (got,): (O,) = conn
