@@ -76,9 +76,9 @@ impl RowBuf {
     }
 
     /// Decode the rows (only the first with `first_only`) into `T` with a
-    /// `plan` made for `columns`. PostgreSQL's rows are decoded cell by
-    /// cell straight into the fields; the others go through one reused
-    /// [`Row`] of values.
+    /// `plan` made for `columns`. PostgreSQL's and MySQL's rows are decoded
+    /// cell by cell straight into the fields; SQLite's (already values) go
+    /// through one reused [`Row`].
     pub fn decode<T: FromRow>(
         self,
         columns: &Columns,

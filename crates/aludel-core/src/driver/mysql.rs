@@ -393,28 +393,24 @@ impl MyCellBuf {
         let rows = self.len();
         let mut cells = self.cells.into_iter();
         for _ in 0..rows {
-            let values = cells
-                .by_ref()
-                .take(self.width)
-                .zip(self.columns.iter())
-                .map(|(v, c)| from_mysql(v, c))
-                .collect();
-            f(values)?;
+            f(converted(cells.by_ref().take(self.width), &self.columns).collect())?;
         }
         Ok(())
     }
 
     /// The first row's cells as values.
     pub fn into_first(self) -> Option<Vec<Value>> {
-        (self.len() > 0).then(|| {
-            self.cells
-                .into_iter()
-                .take(self.width)
-                .zip(self.columns.iter())
-                .map(|(v, c)| from_mysql(v, c))
-                .collect()
-        })
+        (self.len() > 0)
+            .then(|| converted(self.cells.into_iter().take(self.width), &self.columns).collect())
     }
+}
+
+/// `cells` as values, each read by its column.
+fn converted<'c>(
+    cells: impl Iterator<Item = mysql_async::Value> + 'c,
+    columns: &'c [mysql_async::Column],
+) -> impl Iterator<Item = Value> + 'c {
+    cells.zip(columns).map(|(v, c)| from_mysql(v, c))
 }
 
 /// One streamed row decoded straight into `T`.
@@ -461,12 +457,11 @@ impl Cells for MyCells<'_> {
     }
 
     fn to_row(&mut self) -> Result<Row> {
-        let values = self
+        let cells = self
             .row
             .iter_mut()
-            .zip(self.driver.iter())
-            .map(|(v, c)| from_mysql(std::mem::replace(v, mysql_async::Value::NULL), c))
-            .collect();
+            .map(|v| std::mem::replace(v, mysql_async::Value::NULL));
+        let values = converted(cells, self.driver).collect();
         Ok(Row::new(self.columns.clone(), values))
     }
 }
@@ -489,10 +484,10 @@ impl MyConn {
             .await
             .map_err(map_error)?;
         let columns = columns_of(&mut self.columns, sql, result.columns_ref());
-        // Each row is converted as it arrives and its driver buffers freed
-        // at once (as mysql_async's own `exec_map` does): holding every
-        // driver row until the end made the allocator's work several times
-        // larger on big results.
+        // Each row's cells are moved out as it arrives and its own vector
+        // freed at once: holding every driver row until the end made the
+        // allocator's work several times larger on big results. They are
+        // converted when read (`MyCellBuf`).
         let width = columns.len();
         let driver_columns = result
             .columns()
@@ -617,12 +612,7 @@ pub(crate) type MyRowStream<'c> = Pin<Box<dyn Stream<Item = Result<mysql_async::
 pub(crate) fn fill(values: &mut Vec<Value>, row: mysql_async::Row) {
     values.clear();
     let cols = row.columns();
-    values.extend(
-        row.unwrap()
-            .into_iter()
-            .zip(cols.iter())
-            .map(|(v, c)| from_mysql(v, c)),
-    );
+    values.extend(converted(row.unwrap().into_iter(), &cols));
 }
 
 /// Pull the quoted name out of a MySQL message such as
