@@ -249,7 +249,7 @@ impl Session {
                         .filter(ct.c(&r.child_col).in_(chunk.iter().cloned()))
                         .order_by(pk_order.clone());
                     let rows: Vec<C> = self
-                        .conn_for(C::bind())
+                        .read_conn_for(C::bind())
                         .await?
                         .execute(&stmt, ())
                         .await?
@@ -265,7 +265,7 @@ impl Session {
                         .filter(at.c(to_p).in_(chunk.iter().cloned()))
                         .order_by(pk_order.clone());
                     let rows = self
-                        .conn_for(C::bind())
+                        .read_conn_for(C::bind())
                         .await?
                         .execute(&stmt, ())
                         .await?

@@ -343,6 +343,32 @@ struct Joined {
     held: Option<(SharedGuard, String)>,
 }
 
+/// A connection a Session holds on a named bind.
+struct BindConn {
+    name: &'static str,
+    conn: Connection,
+    /// Switched to autocommit for reading.
+    reading: bool,
+}
+
+/// Put a Session's connection to use: inside the Session's transaction
+/// (`in_txn`: autobegin at the next statement), or for a read before the
+/// first write (autocommit, no transaction). `reading` remembers that the
+/// switch to autocommit was the Session's, so that an engine or connection
+/// set to autocommit by the application stays so.
+fn use_for(conn: &mut Connection, reading: &mut bool, in_txn: bool) -> Result<()> {
+    if in_txn {
+        if *reading {
+            *reading = false;
+            conn.set_autocommit(false)?;
+        }
+    } else if !*reading && !conn.autocommit() && !conn.in_transaction() {
+        conn.set_autocommit(true)?;
+        *reading = true;
+    }
+    Ok(())
+}
+
 impl SharedConnection {
     /// Check a connection out of `engine` and begin the transaction the
     /// joined Sessions will share.
@@ -463,6 +489,7 @@ pub struct SessionFactory {
     expire_on_commit: bool,
     joined: Option<SharedConnection>,
     binds: Vec<(&'static str, Engine)>,
+    begin_on_write: bool,
 }
 
 impl SessionFactory {
@@ -475,6 +502,7 @@ impl SessionFactory {
             expire_on_commit: true,
             joined: None,
             binds: Vec::new(),
+            begin_on_write: true,
         }
     }
 
@@ -529,6 +557,14 @@ impl SessionFactory {
         self
     }
 
+    /// Begin each Session's transaction at its first write (on, the
+    /// default) or at its first statement (off, as SQLAlchemy does); see
+    /// [`Session::set_begin_on_write`].
+    pub fn begin_on_write(mut self, on: bool) -> Self {
+        self.begin_on_write = on;
+        self
+    }
+
     /// A new Session.
     pub fn session(&self) -> Session {
         let mut s = match &self.joined {
@@ -537,6 +573,7 @@ impl SessionFactory {
         };
         s.autoflush = self.autoflush;
         s.expire_on_commit = self.expire_on_commit;
+        s.begin_on_write = self.begin_on_write;
         s.binds = self.binds.clone().into();
         s
     }
@@ -545,6 +582,11 @@ impl SessionFactory {
 /// SQLAlchemy's Session: an identity map (one row, one object) and a unit
 /// of work (`flush` writes pending, changed and deleted objects in
 /// foreign-key order) over one connection and transaction.
+///
+/// The transaction begins at the Session's first write, or at
+/// [`begin`](Session::begin); reads before it run outside a transaction
+/// (see [`set_begin_on_write`](Session::set_begin_on_write) for why, and for
+/// SQLAlchemy's way).
 ///
 /// Objects live in the Session; code holds [`Key`]s. See ARCHITECTURE.md for
 /// why, and for the rules of expiry and rollback.
@@ -564,7 +606,14 @@ pub struct Session {
     /// queries routed with [`ModelQuery::bind`]).
     binds: std::sync::Arc<[(&'static str, Engine)]>,
     /// Connections taken on named binds, in order of first use.
-    bind_conns: Vec<(&'static str, Connection)>,
+    bind_conns: Vec<BindConn>,
+    /// Reads before the first write run outside a transaction (default on).
+    begin_on_write: bool,
+    /// The transaction is wanted from now to the next commit or rollback:
+    /// the Session wrote, or [`begin`](Session::begin) was called.
+    transaction_wanted: bool,
+    /// The default connection was switched to autocommit for reading.
+    reading: bool,
     pub(crate) entries: Vec<Option<Entry>>,
     generations: Vec<u32>,
     /// One store per model type seen, and the type of each.
@@ -602,7 +651,7 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("objects", &self.entries.iter().flatten().count())
-            .field("in_transaction", &self.conn.is_some())
+            .field("in_transaction", &self.in_transaction())
             .field("joined", &self.joined.is_some())
             .finish()
     }
@@ -620,6 +669,9 @@ impl Session {
             time_base: std::time::Duration::ZERO,
             binds: std::sync::Arc::new([]),
             bind_conns: Vec::new(),
+            begin_on_write: true,
+            transaction_wanted: false,
+            reading: false,
             entries: Vec::new(),
             generations: Vec::new(),
             stores: Vec::new(),
@@ -663,7 +715,7 @@ impl Session {
             + self
                 .bind_conns
                 .iter()
-                .map(|(_, c)| c.statement_count())
+                .map(|b| b.conn.statement_count())
                 .sum::<u64>()
     }
 
@@ -678,7 +730,7 @@ impl Session {
             + self
                 .bind_conns
                 .iter()
-                .map(|(_, c)| c.statement_time())
+                .map(|b| b.conn.statement_time())
                 .sum::<std::time::Duration>()
     }
 
@@ -701,6 +753,7 @@ impl Session {
     /// statement count.
     fn release(&mut self) -> Option<Connection> {
         let conn = self.conn.take()?;
+        self.reading = false;
         self.statements_done += conn.statement_count() - self.conn_base;
         self.conn_base = 0;
         self.time_done += conn.statement_time().saturating_sub(self.time_base);
@@ -712,6 +765,7 @@ impl Session {
     /// to the pool; joined to a shared connection, RELEASE or ROLLBACK TO
     /// the Session's savepoint and give the connection back to the others.
     async fn end_transaction(&mut self, commit: bool) -> Result<()> {
+        self.transaction_wanted = false;
         let named = self.end_named_binds(commit).await;
         let default = self.end_default(commit).await;
         match (named, default) {
@@ -733,7 +787,7 @@ impl Session {
         let conns = std::mem::take(&mut self.bind_conns);
         let mut committed: Vec<&'static str> = Vec::new();
         let mut failure: Option<Error> = None;
-        for (name, mut conn) in conns {
+        for BindConn { name, mut conn, .. } in conns {
             self.statements_done += conn.statement_count();
             self.time_done += conn.statement_time();
             if !commit || failure.is_some() {
@@ -824,6 +878,66 @@ impl Session {
         self.expire_on_commit = on;
     }
 
+    /// Where the Session's transaction begins. On (the default), reads
+    /// that come before the Session's first write (queries, `get`,
+    /// relationship loads, `refresh`, `count`, streams) run outside a
+    /// transaction, each statement on its own as in autocommit mode; the
+    /// transaction begins at the first write (a flush that writes, a bulk
+    /// update or delete, [`execute`](Session::execute),
+    /// [`connection`](Session::connection)) or at [`begin`](Session::begin),
+    /// and from there every statement is in it until commit or rollback. A
+    /// Session that only reads sends no BEGIN, COMMIT or ROLLBACK, which
+    /// is what most web requests are.
+    ///
+    /// Off, the transaction begins at the Session's first statement, as
+    /// SQLAlchemy's Session does: its reads share one transaction, which
+    /// matters under REPEATABLE READ (MySQL's default) or SERIALIZABLE,
+    /// where they then see one snapshot. A Session joined to a
+    /// [`SharedConnection`] is always inside the shared transaction.
+    ///
+    /// Only the Session's own transaction changes: the identity map,
+    /// autoflush (which writes, and so begins the transaction before the
+    /// query it precedes), expiry and rollback behave the same either way.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> aludel_core::Result<()> {
+    /// use aludel_core::sql::{func, select};
+    /// use aludel_core::schema::{Column, SqlType, Table};
+    /// use aludel_core::text;
+    /// let engine = aludel_core::create_engine("sqlite://")?;
+    /// let mut s = aludel_orm::Session::new(&engine);
+    /// s.execute(text("CREATE TABLE t (x INTEGER)"), ()).await?;
+    /// s.commit().await?;
+    /// let t = Table::builder("t").column(Column::new("x", SqlType::Integer)).build()?;
+    /// let count = select([func::count_star()]).from(&t);
+    /// s.execute(&count, ()).await?;
+    /// assert!(!s.in_transaction(), "a read before any write: no transaction");
+    /// s.set_begin_on_write(false);
+    /// s.execute(&count, ()).await?;
+    /// assert!(s.in_transaction(), "SQLAlchemy's way: the first statement begins");
+    /// # Ok(()) }
+    /// ```
+    pub fn set_begin_on_write(&mut self, on: bool) {
+        self.begin_on_write = on;
+    }
+
+    /// Begin the Session's transaction at its next statement, reads
+    /// included, instead of at its first write: what follows, to the next
+    /// commit or rollback, is one transaction (one snapshot of the data
+    /// under REPEATABLE READ or SERIALIZABLE). Like SQLAlchemy's
+    /// `Session.begin()`, nothing is sent until the next statement.
+    pub fn begin(&mut self) {
+        self.transaction_wanted = true;
+    }
+
+    /// True while a transaction is open on one of the Session's
+    /// connections (SQLAlchemy's `Session.in_transaction()` after a
+    /// statement ran in it).
+    pub fn in_transaction(&self) -> bool {
+        self.conn.as_ref().is_some_and(Connection::in_transaction)
+            || self.bind_conns.iter().any(|b| b.conn.in_transaction())
+    }
+
     /// The Session's connection, checked out (and its transaction begun by
     /// the first statement) if it has none yet: SQLAlchemy's
     /// `Session.connection()`. Statements run on it share the Session's
@@ -875,50 +989,96 @@ impl Session {
         if self.autoflush {
             self.flush().await?;
         }
-        self.conn().await?.execute(statement, params).await
+        let write = !statement.is_read_only();
+        self.conn_at(None, write)
+            .await?
+            .execute(statement, params)
+            .await
     }
 
-    /// The connection for `bind` (`None`: the default engine), taken at
-    /// its first use in the transaction.
+    /// The connection for `bind` (`None`: the default engine) for a write,
+    /// taken at its first use: the Session's transaction begins with the
+    /// next statement on it.
     pub(crate) async fn conn_for(&mut self, bind: Option<&'static str>) -> Result<&mut Connection> {
-        let Some(name) = bind else {
-            return self.conn().await;
-        };
-        if let Some(i) = self.bind_conns.iter().position(|(n, _)| *n == name) {
-            return Ok(&mut self.bind_conns[i].1);
-        }
-        let Some(engine) = self
-            .binds
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, e)| e.clone())
-        else {
-            let known: Vec<String> = self.binds.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "no bind named \"{name}\" in this Session (binds: {}); add it with \
-                     SessionFactory::bind(\"{name}\", &engine)",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            ));
-        };
-        let conn = engine.connect().await?;
-        self.bind_conns.push((name, conn));
-        Ok(&mut self.bind_conns.last_mut().expect("just pushed").1)
+        self.conn_at(bind, true).await
     }
 
-    /// The connection for the bind of the object in `slot`.
+    /// The connection for `bind` for a read: outside a transaction until
+    /// the Session wants one (see [`Session::begin`]).
+    pub(crate) async fn read_conn_for(
+        &mut self,
+        bind: Option<&'static str>,
+    ) -> Result<&mut Connection> {
+        self.conn_at(bind, false).await
+    }
+
+    async fn conn_at(
+        &mut self,
+        bind: Option<&'static str>,
+        write: bool,
+    ) -> Result<&mut Connection> {
+        if write {
+            self.transaction_wanted = true;
+        }
+        let in_txn = !self.begin_on_write || self.transaction_wanted || self.joined.is_some();
+        let Some(name) = bind else {
+            self.checkout().await?;
+            let conn = self.conn.as_mut().expect("connection");
+            use_for(conn, &mut self.reading, in_txn)?;
+            return Ok(conn);
+        };
+        let held = self.bind_conns.iter().position(|b| b.name == name);
+        let i = match held {
+            Some(i) => i,
+            None => {
+                let engine = self.bind_engine(name)?;
+                let conn = engine.connect().await?;
+                self.bind_conns.push(BindConn {
+                    name,
+                    conn,
+                    reading: false,
+                });
+                self.bind_conns.len() - 1
+            }
+        };
+        let b = &mut self.bind_conns[i];
+        use_for(&mut b.conn, &mut b.reading, in_txn)?;
+        Ok(&mut b.conn)
+    }
+
+    /// The engine of the named bind.
+    fn bind_engine(&self, name: &'static str) -> Result<Engine> {
+        if let Some((_, e)) = self.binds.iter().find(|(n, _)| *n == name) {
+            return Ok(e.clone());
+        }
+        let known: Vec<String> = self.binds.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+        Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "no bind named \"{name}\" in this Session (binds: {}); add it with \
+                 SessionFactory::bind(\"{name}\", &engine)",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ))
+    }
+
+    /// The connection for the bind of the object in `slot`, for a write.
     pub(crate) async fn conn_for_slot(&mut self, slot: usize) -> Result<&mut Connection> {
         let bind = self.entries[slot].as_ref().and_then(|e| (e.ops.bind)());
         self.conn_for(bind).await
     }
 
+    /// The default bind's connection, for a write.
     pub(crate) async fn conn(&mut self) -> Result<&mut Connection> {
+        self.conn_at(None, true).await
+    }
+
+    /// Take the default bind's connection if the Session has none.
+    async fn checkout(&mut self) -> Result<()> {
         if self.conn.is_none() {
             match &mut self.joined {
                 None => self.conn = Some(Box::pin(self.engine.connect()).await?),
@@ -931,7 +1091,7 @@ impl Session {
                 }
             }
         }
-        Ok(self.conn.as_mut().expect("connection"))
+        Ok(())
     }
 
     /// The key for `slot` as it is now (its current generation).
@@ -1255,7 +1415,7 @@ impl Session {
         let cols: Vec<Expr> = T::column_names().iter().map(|c| t.c(c)).collect();
         let stmt = select(cols).from(t).filter(cond);
         let row = self
-            .conn_for(T::bind())
+            .read_conn_for(T::bind())
             .await?
             .execute(&stmt, ())
             .await?
@@ -1965,7 +2125,7 @@ impl<'s, T: Model> ModelQuery<'s, T> {
             session.flush().await?;
         }
         let rows = session
-            .conn_for(self.bind)
+            .read_conn_for(self.bind)
             .await?
             .stream(&self.select, ())
             .await?;
@@ -2041,7 +2201,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let stmt = self.select.with_only_columns([column.into()]);
         self.session
-            .conn_for(self.bind)
+            .read_conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2061,7 +2221,7 @@ impl<T: Model> ModelQuery<'_, T> {
         }
         let stmt = self.select.with_only_columns(columns);
         self.session
-            .conn_for(self.bind)
+            .read_conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2105,7 +2265,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let keys = if joins.is_empty() {
             let rows: Vec<T> = self
                 .session
-                .conn_for(self.bind)
+                .read_conn_for(self.bind)
                 .await?
                 .execute(&self.select, ())
                 .await?
@@ -2156,7 +2316,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let stmt = stmt.with_only_columns(cols).order_by(order);
         let rows = self
             .session
-            .conn_for(self.bind)
+            .read_conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2223,7 +2383,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let stmt = aludel_core::sql::select([aludel_core::sql::func::count_star()])
             .from_subquery(inner, "anon_1");
         self.session
-            .conn_for(self.bind)
+            .read_conn_for(self.bind)
             .await?
             .execute(&stmt, ())
             .await?

@@ -126,6 +126,21 @@ impl Connection {
             .is_some_and(|o| o.raw.server_in_transaction().unwrap_or(o.flags.txn_open))
     }
 
+    /// True when each statement runs in its own implicit transaction (no
+    /// autobegin): the engine's `IsolationLevel::Autocommit`, or
+    /// [`set_autocommit`](Connection::set_autocommit).
+    ///
+    /// ```
+    /// # aludel_core::doctest::run(|mut conn| async move {
+    /// assert!(!conn.autocommit(), "connections autobegin by default");
+    /// conn.set_autocommit(true)?;
+    /// assert!(conn.autocommit());
+    /// # Ok(()) });
+    /// ```
+    pub fn autocommit(&self) -> bool {
+        self.autocommit
+    }
+
     /// Run each statement in its own implicit transaction (SQLAlchemy's
     /// `isolation_level="AUTOCOMMIT"`), or go back to autobegin.
     ///

@@ -1116,7 +1116,7 @@ fn cast_type(d: &Dialect, ty: &SqlType) -> Result<String> {
 }
 
 macro_rules! executable {
-    ($ty:ty, $method:ident) => {
+    ($ty:ty, $method:ident, $read_only:literal) => {
         impl Executable for $ty {
             fn compile<'s>(
                 &'s self,
@@ -1125,13 +1125,17 @@ macro_rules! executable {
             ) -> Result<CompiledStatement<'s>> {
                 super::cache::compile(self, dialect, params, |c, stmt| c.$method(stmt))
             }
+
+            fn is_read_only(&self) -> bool {
+                $read_only
+            }
         }
     };
 }
-executable!(Select, select);
-executable!(Insert, insert);
-executable!(Update, update);
-executable!(Delete, delete);
+executable!(Select, select, true);
+executable!(Insert, insert, false);
+executable!(Update, update, false);
+executable!(Delete, delete, false);
 
 #[cfg(test)]
 mod tests {

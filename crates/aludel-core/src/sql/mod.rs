@@ -163,6 +163,13 @@ pub trait Executable {
     /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when a parameter is missing,
     /// extra, or given twice; nothing has been sent to the database then.
     fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>>;
+
+    /// True when the statement only reads (a [`Select`]): the ORM's Session
+    /// runs such statements outside its transaction until its first write.
+    /// Text is not known to read only, so it answers false.
+    fn is_read_only(&self) -> bool {
+        false
+    }
 }
 
 impl Executable for text::Text {
@@ -186,5 +193,9 @@ impl Executable for text::Text {
 impl<E: Executable + ?Sized> Executable for &E {
     fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>> {
         (**self).compile(dialect, params)
+    }
+
+    fn is_read_only(&self) -> bool {
+        (**self).is_read_only()
     }
 }

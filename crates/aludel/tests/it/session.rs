@@ -4,10 +4,10 @@
 
 use aludel::orm::{Model, Session};
 use aludel::schema::MetaData;
-use aludel::sql::Expr;
+use aludel::sql::{select, Expr};
 use aludel::{params, text, ErrorKind, Model};
 
-use crate::harness::TestDb;
+use crate::harness::{Kind, TestDb};
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[aludel(table = "authors")]
@@ -913,3 +913,126 @@ async fn binds_route_models_and_queries(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(binds_route_models_and_queries);
+
+/// Whether another connection can lock `authors` exclusively right now: it
+/// cannot while a transaction that read the table is open (PostgreSQL's
+/// ACCESS SHARE lock, MySQL's metadata lock, both held to the end of the
+/// transaction). `None` on SQLite, whose readers take no such lock.
+async fn authors_lockable(db: &TestDb, engine: &aludel::Engine) -> aludel::Result<Option<bool>> {
+    let mut conn = engine.connect().await?;
+    let res = match db.kind {
+        Kind::Sqlite => return Ok(None),
+        Kind::Postgres => {
+            let res = conn
+                .execute(
+                    text("LOCK TABLE authors IN ACCESS EXCLUSIVE MODE NOWAIT"),
+                    (),
+                )
+                .await;
+            conn.rollback().await?;
+            res.map(drop)
+        }
+        Kind::Mysql => {
+            conn.set_autocommit(true)?;
+            conn.execute(text("SET SESSION lock_wait_timeout = 1"), ())
+                .await?;
+            let res = conn.execute(text("LOCK TABLES authors WRITE"), ()).await;
+            conn.execute(text("UNLOCK TABLES"), ()).await?;
+            conn.execute(text("SET SESSION lock_wait_timeout = DEFAULT"), ())
+                .await?;
+            res.map(drop)
+        }
+    };
+    match res {
+        Ok(()) => Ok(Some(true)),
+        Err(e) => {
+            let msg = e.to_string().to_lowercase();
+            assert!(msg.contains("lock"), "not a lock error: {e}");
+            Ok(Some(false))
+        }
+    }
+}
+
+/// Reads before a Session's first write run outside a transaction: a
+/// Session that only reads holds no transaction (and no lock) while it
+/// lives, and sends no BEGIN or ROLLBACK. The first write begins the
+/// transaction; `begin()` and `begin_on_write(false)` (SQLAlchemy's way)
+/// begin it at the next statement, reads included.
+async fn reads_before_the_first_write_hold_no_transaction(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    s.add(author("Ada"));
+    s.add(author("Grace"));
+    s.commit().await?;
+
+    let mut s = Session::new(&engine);
+    let all = s
+        .query::<Author>()
+        .order_by([Author::id.asc()])
+        .all()
+        .await?;
+    let ada = s.get::<Author>(1).await?.expect("Ada");
+    assert_eq!(all[0], ada, "one row, one object");
+    assert_eq!(s.query::<Author>().count().await?, 2);
+    assert!(!s.in_transaction(), "reads alone opened a transaction");
+    assert_ne!(authors_lockable(&db, &engine).await?, Some(false));
+
+    // The first write begins the transaction, and it holds the table.
+    s[ada].karma = 5;
+    s.flush().await?;
+    assert!(s.in_transaction());
+    assert_ne!(authors_lockable(&db, &engine).await?, Some(true));
+    // Reads after it are inside it: they see the flushed change.
+    let karma: i32 = s
+        .execute(
+            &select([Author::karma.expr()])
+                .from(Author::table())
+                .filter(Author::id.eq(1)),
+            (),
+        )
+        .await?
+        .scalar_one()?;
+    assert_eq!(karma, 5);
+    s.rollback().await?;
+    assert!(!s.in_transaction());
+    assert_eq!(s[ada].karma, 0, "rollback restored the loaded value");
+    assert_ne!(authors_lockable(&db, &engine).await?, Some(false));
+
+    // Autoflush before a query writes, so the query runs in the transaction.
+    s.add(author("Linus"));
+    assert_eq!(s.query::<Author>().count().await?, 3);
+    assert!(s.in_transaction());
+    s.rollback().await?;
+
+    // begin(): the next read opens the transaction.
+    s.begin();
+    s.query::<Author>().all().await?;
+    assert!(s.in_transaction());
+    assert_ne!(authors_lockable(&db, &engine).await?, Some(true));
+    s.commit().await?;
+    assert!(!s.in_transaction(), "commit ends what begin() opened");
+    s.query::<Author>().all().await?;
+    assert!(!s.in_transaction(), "after commit, reads are outside again");
+
+    // SQLAlchemy's way: the first statement begins, reads included.
+    let mut sa = aludel::orm::SessionFactory::new(&engine)
+        .begin_on_write(false)
+        .session();
+    sa.get::<Author>(2).await?;
+    assert!(sa.in_transaction());
+    assert_ne!(authors_lockable(&db, &engine).await?, Some(true));
+    sa.close().await?;
+    assert!(!sa.in_transaction());
+    drop(s);
+    assert_eq!(
+        engine
+            .execute(text("SELECT count(*) FROM authors"), ())
+            .await?
+            .scalar_one::<i64>()?,
+        2,
+        "nothing rolled back was kept"
+    );
+    Ok(())
+}
+
+all_backends!(reads_before_the_first_write_hold_no_transaction);
