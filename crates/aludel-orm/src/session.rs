@@ -157,12 +157,12 @@ pub(crate) struct Entry {
     /// removes the row, so the object leaves the Session.
     inserted_in_txn: bool,
     generation: u32,
-    type_id: TypeId,
     pub(crate) ops: &'static Ops,
 }
 
-/// A key for the identity map: the model type and its primary key values.
-type Identity = (TypeId, PkKey);
+/// A key for the identity map: the model's store in the Session (one per
+/// model type) and its primary key values.
+type Identity = (u32, PkKey);
 
 /// Column values shared between the flush snapshot and the committed copy
 /// (usually the same values: one allocation, two owners).
@@ -176,7 +176,10 @@ pub(crate) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A product's low bits depend only on the input's low bits, and the
+        // table indexes by the low bits: rotate the well-mixed high bits
+        // down, or keys that are multiples of a power of two would collide.
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -200,6 +203,9 @@ impl std::hash::Hasher for IdHasher {
         self.write_u64(u64::from(i));
     }
     fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
         self.write_u64(i as u64);
     }
 }
@@ -231,7 +237,84 @@ impl SlotSet {
     }
 }
 
-type IdentityMap = FastMap<Identity, u32>;
+/// The identity map of one model type: primary key → slot. One-integer
+/// keys (the common case) sit in a map of their own whose entries are 16
+/// bytes, a quarter of a general key's: loading 10 000 rows fills 16 384 of
+/// them, and a smaller table is less memory to allocate, fault in and free
+/// per query.
+#[derive(Default)]
+struct Identities {
+    ints: FastMap<i64, u32>,
+    texts: FastMap<String, u32>,
+}
+
+/// The identity map: one [`Identities`] per store.
+#[derive(Default)]
+struct IdentityMap(Vec<Identities>);
+
+impl IdentityMap {
+    fn of(&mut self, store: u32) -> &mut Identities {
+        let i = store as usize;
+        if i >= self.0.len() {
+            self.0.resize_with(i + 1, Identities::default);
+        }
+        &mut self.0[i]
+    }
+
+    fn get(&self, (store, key): &Identity) -> Option<&u32> {
+        let ids = self.0.get(*store as usize)?;
+        match key {
+            PkKey::Int(i) => ids.ints.get(i),
+            PkKey::Text(t) => ids.texts.get(t),
+        }
+    }
+
+    fn insert(&mut self, (store, key): Identity, slot: u32) {
+        let ids = self.of(store);
+        match key {
+            PkKey::Int(i) => ids.ints.insert(i, slot),
+            PkKey::Text(t) => ids.texts.insert(t, slot),
+        };
+    }
+
+    fn remove(&mut self, (store, key): &Identity) -> Option<u32> {
+        let ids = self.0.get_mut(*store as usize)?;
+        match key {
+            PkKey::Int(i) => ids.ints.remove(i),
+            PkKey::Text(t) => ids.texts.remove(t),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The slot `id` maps to, mapping it to `next` first if it is unmapped
+    /// or its slot is not `live` (a stale mapping): one hash either way.
+    fn claim(&mut self, (store, key): Identity, next: u32, live: impl Fn(u32) -> bool) -> u32 {
+        fn claim_in<K: std::hash::Hash + Eq>(
+            map: &mut FastMap<K, u32>,
+            key: K,
+            next: u32,
+            live: impl Fn(u32) -> bool,
+        ) -> u32 {
+            use std::collections::hash_map::Entry as Slot;
+            match map.entry(key) {
+                Slot::Vacant(v) => *v.insert(next),
+                Slot::Occupied(mut o) if !live(*o.get()) => {
+                    o.insert(next);
+                    next
+                }
+                Slot::Occupied(o) => *o.get(),
+            }
+        }
+        let ids = self.of(store);
+        match key {
+            PkKey::Int(i) => claim_in(&mut ids.ints, i, next, live),
+            PkKey::Text(t) => claim_in(&mut ids.texts, t, next, live),
+        }
+    }
+}
 
 /// A primary key as a hashable map key: integer keys (the common case)
 /// without formatting, anything else by its debug text.
@@ -250,25 +333,23 @@ pub(crate) fn value_key(v: &Value) -> PkKey {
     }
 }
 
-fn identity_of(type_id: TypeId, pk: &[Value]) -> Identity {
+fn identity_of(store: u32, pk: &[Value]) -> Identity {
     let key = match pk {
         [v] if v.as_i64().is_some() => PkKey::Int(v.as_i64().expect("integer")),
         _ => PkKey::Text(format!("{pk:?}")),
     };
-    (type_id, key)
+    (store, key)
 }
 
 /// The identity of a loaded object, without collecting its key into a
 /// vector when the key is one integer column (every loaded row pays this).
-fn identity_of_object<T: Model>(obj: &T) -> Identity {
+fn identity_of_object<T: Model>(store: u32, obj: &T) -> Identity {
     match T::primary_key_positions() {
         [i] => match obj.value_at(*i) {
-            v if v.as_i64().is_some() => {
-                (TypeId::of::<T>(), PkKey::Int(v.as_i64().expect("integer")))
-            }
-            v => identity_of(TypeId::of::<T>(), std::slice::from_ref(&v)),
+            v if v.as_i64().is_some() => (store, PkKey::Int(v.as_i64().expect("integer"))),
+            v => identity_of(store, std::slice::from_ref(&v)),
         },
-        _ => identity_of(TypeId::of::<T>(), &obj.primary_key()),
+        _ => identity_of(store, &obj.primary_key()),
     }
 }
 
@@ -1106,7 +1187,7 @@ impl Session {
     /// The key of the live object in `slot`, if it is a `T`.
     pub(crate) fn key_if<T: Model>(&self, slot: u32) -> Option<Key<T>> {
         let e = self.entries.get(slot as usize)?.as_ref()?;
-        (e.type_id == TypeId::of::<T>()).then(|| self.key_at(slot))
+        (self.store_types[e.store as usize] == TypeId::of::<T>()).then(|| self.key_at(slot))
     }
 
     /// The value of a column of the object in `slot`.
@@ -1144,6 +1225,14 @@ impl Session {
                 (self.stores.len() - 1) as u32
             }
         }
+    }
+
+    /// The identity of a `T` with primary key `pk`; `None` while the Session
+    /// has never held a `T` (so nothing can map to it).
+    fn identity_for<T: Model>(&self, pk: &[Value]) -> Option<Identity> {
+        let id = TypeId::of::<T>();
+        let store = self.store_types.iter().position(|t| *t == id)?;
+        Some(identity_of(store as u32, pk))
     }
 
     fn typed<T: Model>(&self, store: u32) -> &Store<T> {
@@ -1216,7 +1305,6 @@ impl Session {
             expired: false,
             inserted_in_txn: false,
             generation,
-            type_id: TypeId::of::<T>(),
             ops: ops::<T>(),
         }));
         self.generations.push(generation);
@@ -1249,7 +1337,7 @@ impl Session {
         let pk = self.pk_values(slot);
         let e = self.entries[slot].take().expect("entry");
         self.generations[slot] += 1;
-        self.identity.remove(&identity_of(e.type_id, &pk));
+        self.identity.remove(&identity_of(e.store, &pk));
         Ok(self.typed_mut::<T>(e.store).objects[e.index as usize]
             .take()
             .expect("stored object"))
@@ -1265,7 +1353,7 @@ impl Session {
             .iter()
             .map(|&i| values[i].clone())
             .collect();
-        let existing = match self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
+        let existing = match self.identity_for::<T>(&pk).and_then(|id| self.identity.get(&id)) {
             Some(&slot) => Some(self.key_at(slot)),
             None if pk.iter().all(|v| !is_unset(v)) => {
                 let t = T::table();
@@ -1376,7 +1464,7 @@ impl Session {
     /// is there, else loaded.
     pub async fn get<T: Model>(&mut self, pk: impl Into<Value>) -> Result<Option<Key<T>>> {
         let pk = vec![pk.into()];
-        if let Some(&slot) = self.identity.get(&identity_of(TypeId::of::<T>(), &pk)) {
+        if let Some(&slot) = self.identity_for::<T>(&pk).and_then(|id| self.identity.get(&id)) {
             let key = self.key_at(slot);
             if self
                 .entry(key)
@@ -1446,8 +1534,9 @@ impl Session {
                 .execute(&stmt, ())
                 .await?
                 .all_as()?;
+            let store = self.store_of::<T>();
             for fresh in rows {
-                let Some(&slot) = self.identity.get(&identity_of_object(&fresh)) else {
+                let Some(&slot) = self.identity.get(&identity_of_object(store, &fresh)) else {
                     continue;
                 };
                 let Some(e) = self.entries[slot as usize].as_mut() else {
@@ -1665,7 +1754,7 @@ impl Session {
                     cond = cond.and(t.c(cols[v]).eq(Expr::from(snap[v].clone())));
                 }
                 let stmt = delete(t).filter(cond);
-                let id = identity_of(e.type_id, &pk);
+                let id = identity_of(e.store, &pk);
                 let (type_name, table) = ((e.ops.type_name)(), t.name());
                 let what = format!("DELETE of {type_name} from \"{table}\" with key {pk:?}");
                 let n = self
@@ -1915,8 +2004,7 @@ impl Session {
         e.snapshot = Some(std::sync::Arc::new(now));
         e.state = State::Persistent;
         e.inserted_in_txn = true;
-        self.identity
-            .insert(identity_of(e.type_id, &pk), slot as u32);
+        self.identity.insert(identity_of(e.store, &pk), slot as u32);
     }
 
     /// Flush, then COMMIT; objects are expired if `expire_on_commit`.
@@ -1952,7 +2040,7 @@ impl Session {
             if e.state == State::Pending || e.inserted_in_txn {
                 if let Some(snap) = &e.snapshot {
                     let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| snap[i].clone()).collect();
-                    self.identity.remove(&identity_of(e.type_id, &pk));
+                    self.identity.remove(&identity_of(e.store, &pk));
                 }
                 self.forget(slot);
                 continue;
@@ -1979,31 +2067,34 @@ impl Session {
         self.typed_mut::<T>(store).objects.reserve(rows.len());
         self.entries.reserve(rows.len());
         self.generations.reserve(rows.len());
-        self.identity.reserve(rows.len());
-        rows.into_iter().map(|obj| self.adopt_one(obj)).collect()
+        let ids = self.identity.of(store);
+        match T::primary_key_positions() {
+            [_] => ids.ints.reserve(rows.len()),
+            _ => ids.texts.reserve(rows.len()),
+        }
+        rows.into_iter()
+            .map(|obj| self.adopt_in(store, obj))
+            .collect()
     }
 
     /// The key of one loaded row (see [`adopt`](Session::adopt)).
     pub(crate) fn adopt_one<T: Model>(&mut self, obj: T) -> Key<T> {
+        let store = self.store_of::<T>();
+        self.adopt_in(store, obj)
+    }
+
+    /// [`adopt_one`](Session::adopt_one) with `T`'s store known.
+    fn adopt_in<T: Model>(&mut self, store: u32, obj: T) -> Key<T> {
         // The snapshot is taken lazily, at the first mutable borrow:
         // objects only read never pay for one.
-        use std::collections::hash_map::Entry as Slot;
-        let id = identity_of_object(&obj);
-        // One hash: the slot a new entry will take is known beforehand.
+        let id = identity_of_object(store, &obj);
+        // One hash: the slot a new entry will take is known beforehand. A
+        // mapping to an empty slot is stale (the object left the Session).
         let next = self.entries.len() as u32;
-        let slot = match self.identity.entry(id) {
-            Slot::Vacant(v) => *v.insert(next),
-            Slot::Occupied(mut o) => {
-                let slot = *o.get();
-                if self.entries[slot as usize].is_none() {
-                    // A stale mapping (the object left the Session).
-                    o.insert(next);
-                    next
-                } else {
-                    slot
-                }
-            }
-        };
+        let entries = &self.entries;
+        let slot = self
+            .identity
+            .claim(id, next, |slot| entries[slot as usize].is_some());
         if slot != next {
             let key = self.key_at(slot);
             let e = self.entries[slot as usize].as_mut().expect("mapped entry");
@@ -2443,8 +2534,8 @@ impl<T: Model> ModelQuery<'_, T> {
             .into_iter()
             .filter(|pk| {
                 self.session
-                    .identity
-                    .get(&identity_of(TypeId::of::<T>(), pk))
+                    .identity_for::<T>(pk)
+                    .and_then(|id| self.session.identity.get(&id))
                     .is_some_and(|&slot| self.session.contains(self.session.key_at::<T>(slot)))
             })
             .collect();
@@ -2472,11 +2563,8 @@ impl<T: Model> ModelQuery<'_, T> {
             .await?
             .rows_affected();
         for pk in keys {
-            if let Some(slot) = self
-                .session
-                .identity
-                .remove(&identity_of(TypeId::of::<T>(), &pk))
-            {
+            let id = self.session.identity_for::<T>(&pk);
+            if let Some(slot) = id.and_then(|id| self.session.identity.remove(&id)) {
                 self.session.forget(slot as usize);
             }
         }
