@@ -1289,13 +1289,24 @@ impl Session {
         snapshot: Option<Vec<Value>>,
         state: State,
     ) -> Key<T> {
-        let snapshot: Option<Snapshot> = snapshot.map(std::sync::Arc::new);
-        let slot = self.entries.len() as u32;
-        let generation = 0;
         let store = self.store_of::<T>();
         let objects = &mut self.typed_mut::<T>(store).objects;
         let index = objects.len() as u32;
         objects.push(Some(object));
+        self.push_entry(store, index, snapshot, state)
+    }
+
+    /// The entry (and key) of the object at `index` in `store`.
+    fn push_entry<T: Model>(
+        &mut self,
+        store: u32,
+        index: u32,
+        snapshot: Option<Vec<Value>>,
+        state: State,
+    ) -> Key<T> {
+        let snapshot: Option<Snapshot> = snapshot.map(std::sync::Arc::new);
+        let slot = self.entries.len() as u32;
+        let generation = 0;
         self.entries.push(Some(Entry {
             store,
             index,
@@ -1353,7 +1364,10 @@ impl Session {
             .iter()
             .map(|&i| values[i].clone())
             .collect();
-        let existing = match self.identity_for::<T>(&pk).and_then(|id| self.identity.get(&id)) {
+        let existing = match self
+            .identity_for::<T>(&pk)
+            .and_then(|id| self.identity.get(&id))
+        {
             Some(&slot) => Some(self.key_at(slot)),
             None if pk.iter().all(|v| !is_unset(v)) => {
                 let t = T::table();
@@ -1464,7 +1478,10 @@ impl Session {
     /// is there, else loaded.
     pub async fn get<T: Model>(&mut self, pk: impl Into<Value>) -> Result<Option<Key<T>>> {
         let pk = vec![pk.into()];
-        if let Some(&slot) = self.identity_for::<T>(&pk).and_then(|id| self.identity.get(&id)) {
+        if let Some(&slot) = self
+            .identity_for::<T>(&pk)
+            .and_then(|id| self.identity.get(&id))
+        {
             let key = self.key_at(slot);
             if self
                 .entry(key)
@@ -2064,6 +2081,9 @@ impl Session {
     /// changes (SQLAlchemy's identity map), unless it is expired.
     pub(crate) fn adopt<T: Model>(&mut self, rows: Vec<T>) -> Vec<Key<T>> {
         let store = self.store_of::<T>();
+        if self.typed::<T>(store).objects.is_empty() {
+            return self.adopt_first(store, rows);
+        }
         self.typed_mut::<T>(store).objects.reserve(rows.len());
         self.entries.reserve(rows.len());
         self.generations.reserve(rows.len());
@@ -2075,6 +2095,41 @@ impl Session {
         rows.into_iter()
             .map(|obj| self.adopt_in(store, obj))
             .collect()
+    }
+
+    /// [`adopt`](Session::adopt) of the first objects of `T` the Session
+    /// holds: the decoded vector becomes the store (moved, not copied, as
+    /// `Option<T>` is as large as `T` for any model with a `String` or
+    /// other non-null pointer field), so a large result is not held twice.
+    fn adopt_first<T: Model>(&mut self, store: u32, rows: Vec<T>) -> Vec<Key<T>> {
+        let n = rows.len();
+        self.typed_mut::<T>(store).objects = rows.into_iter().map(Some).collect();
+        self.entries.reserve(n);
+        self.generations.reserve(n);
+        let ids = self.identity.of(store);
+        match T::primary_key_positions() {
+            [_] => ids.ints.reserve(n),
+            _ => ids.texts.reserve(n),
+        }
+        let mut keys = Vec::with_capacity(n);
+        for index in 0..n {
+            let objects = &self.typed::<T>(store).objects;
+            let id = identity_of_object(store, objects[index].as_ref().expect("decoded row"));
+            let next = self.entries.len() as u32;
+            let entries = &self.entries;
+            let slot = self
+                .identity
+                .claim(id, next, |slot| entries[slot as usize].is_some());
+            if slot != next {
+                // The same row twice in one result: one object. (No other
+                // `T` was held, so it cannot be an expired one to refresh.)
+                self.typed_mut::<T>(store).objects[index] = None;
+                keys.push(self.key_at(slot));
+                continue;
+            }
+            keys.push(self.push_entry(store, index as u32, None, State::Persistent));
+        }
+        keys
     }
 
     /// The key of one loaded row (see [`adopt`](Session::adopt)).

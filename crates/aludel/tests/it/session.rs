@@ -1036,3 +1036,50 @@ async fn reads_before_the_first_write_hold_no_transaction(db: TestDb) -> aludel:
 }
 
 all_backends!(reads_before_the_first_write_hold_no_transaction);
+
+/// A query whose join repeats a row gives one object per row, the same key
+/// each time, whether the Session held objects of the type before or not.
+async fn repeated_rows_are_one_object(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let ada = s.add(author("Ada"));
+    s.add(author("Grace"));
+    s.flush().await?;
+    let ada_id = s[ada].id;
+    for (id, title) in [(1, "Notes"), (2, "Letters"), (3, "Sketches")] {
+        s.add(Book {
+            id,
+            author_id: ada_id,
+            title: title.into(),
+        });
+    }
+    s.commit().await?;
+    for fresh in [true, false] {
+        let mut s = Session::new(&engine);
+        if !fresh {
+            s.get::<Author>(2).await?.expect("Grace");
+        }
+        let keys = s
+            .query::<Author>()
+            .join::<Book>()
+            .order_by([Book::id.asc()])
+            .all()
+            .await?;
+        assert_eq!(keys.len(), 3, "one key per row");
+        assert!(keys.iter().all(|&k| k == keys[0]), "one object: {keys:?}");
+        assert_eq!(s[keys[0]].name, "Ada");
+        s[keys[0]].karma = 9;
+        s.commit().await?;
+        let karma: i32 = engine
+            .execute(text("SELECT karma FROM authors WHERE name = 'Ada'"), ())
+            .await?
+            .scalar_one()?;
+        assert_eq!(karma, 9);
+        engine
+            .execute(text("UPDATE authors SET karma = 0"), ())
+            .await?;
+    }
+    Ok(())
+}
+
+all_backends!(repeated_rows_are_one_object);
