@@ -1924,8 +1924,8 @@ impl Session {
             .filter(|_| backend == aludel_core::Backend::Postgres)
             .map(|g| cols[g]);
         for part in slots.chunks(chunk) {
-            // The objects' values, copied once: bound from here, then moved
-            // into the snapshots.
+            // The objects' values, copied once to be bound (the keys of the
+            // identity map are read from here too).
             let mut params = Vec::with_capacity(part.len() * width);
             for &slot in part {
                 let e = self.entries[slot].as_ref().expect("entry");
@@ -1993,35 +1993,51 @@ impl Session {
                     }
                 }
             };
-            let mut params = params.into_iter();
+            let pk_positions = (self.entries[first].as_ref().expect("entry").ops.pk)();
+            let store = self.entries[first].as_ref().expect("entry").store;
+            self.identity.of(store).ints.reserve(part.len());
             for (k, &slot) in part.iter().enumerate() {
-                let mut row: Vec<Value> = Vec::with_capacity(cols.len());
-                row.extend(params.by_ref().take(width));
-                if let Some(i) = generated {
-                    let id = Value::I64(if returning.is_some() {
+                let id = generated.map(|_| {
+                    Value::I64(if returning.is_some() {
                         returned[k]
                     } else {
                         first_id + k as i64
-                    });
+                    })
+                });
+                if let (Some(i), Some(id)) = (generated, &id) {
                     let e = self.entries[slot].as_mut().expect("entry");
                     self.stores[e.store as usize].set(e.index, i, id.clone())?;
-                    row.insert(i, id);
                 }
-                self.mark_inserted(slot, row);
+                // The key as inserted: the generated id, or the bound value
+                // (`params` lacks the generated column).
+                let row = &params[k * width..(k + 1) * width];
+                let key_part = |p: usize| match (generated, &id) {
+                    (Some(g), Some(id)) if g == p => id.clone(),
+                    (Some(g), _) if g < p => row[p - 1].clone(),
+                    _ => row[p].clone(),
+                };
+                match pk_positions {
+                    [p] => self.mark_inserted(slot, std::slice::from_ref(&key_part(*p))),
+                    _ => {
+                        let pk: Vec<Value> = pk_positions.iter().map(|&p| key_part(p)).collect();
+                        self.mark_inserted(slot, &pk);
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    /// `slot` is in the database now, with `now` (its values as inserted)
-    /// as its snapshot.
-    fn mark_inserted(&mut self, slot: usize, now: Vec<Value>) {
+    /// `slot` is in the database now, under primary key `pk`. Like a
+    /// loaded object it has no snapshot until it is borrowed mutably (the
+    /// object's values are the row's until then): a flush of many new
+    /// objects does not keep a second copy of each.
+    fn mark_inserted(&mut self, slot: usize, pk: &[Value]) {
         let e = self.entries[slot].as_mut().expect("entry");
-        let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| now[i].clone()).collect();
-        e.snapshot = Some(std::sync::Arc::new(now));
+        e.snapshot = None;
         e.state = State::Persistent;
         e.inserted_in_txn = true;
-        self.identity.insert(identity_of(e.store, &pk), slot as u32);
+        self.identity.insert(identity_of(e.store, pk), slot as u32);
     }
 
     /// Flush, then COMMIT; objects are expired if `expire_on_commit`.
@@ -2055,9 +2071,12 @@ impl Session {
                 continue;
             };
             if e.state == State::Pending || e.inserted_in_txn {
-                if let Some(snap) = &e.snapshot {
-                    let pk: Vec<Value> = (e.ops.pk)().iter().map(|&i| snap[i].clone()).collect();
-                    self.identity.remove(&identity_of(e.store, &pk));
+                if e.inserted_in_txn {
+                    // In the identity map under its key as inserted (the
+                    // snapshot's, if it was changed since).
+                    let store = e.store;
+                    let pk = self.pk_values(slot);
+                    self.identity.remove(&identity_of(store, &pk));
                 }
                 self.forget(slot);
                 continue;

@@ -1083,3 +1083,43 @@ async fn repeated_rows_are_one_object(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(repeated_rows_are_one_object);
+
+/// Objects inserted by a flush are tracked like loaded ones: unchanged,
+/// they write nothing; changed, one UPDATE of what changed (the version
+/// column too); a rollback forgets them and their keys.
+async fn inserted_objects_track_changes(db: TestDb) -> aludel::Result<()> {
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    let ada = s.add(author("Ada"));
+    let acct = s.add(Account {
+        id: 0,
+        balance: 10,
+        version: 0,
+    });
+    s.flush().await?;
+    let before = s.statement_count();
+    s.flush().await?;
+    assert_eq!(s.statement_count(), before, "inserted, unchanged: no SQL");
+    s[ada].karma = 3;
+    s[acct].balance = 20;
+    s.flush().await?;
+    assert_eq!(s.statement_count(), before + 2, "one UPDATE each");
+    assert_eq!(s[acct].version, 2, "the UPDATE moved the version");
+    let ada_id = s[ada].id;
+    let stmt = select([Author::karma.expr()])
+        .from(Author::table())
+        .filter(Author::id.eq(ada_id));
+    let karma: i32 = s.execute(&stmt, ()).await?.scalar_one()?;
+    assert_eq!(karma, 3);
+    s.rollback().await?;
+    assert!(!s.contains(ada) && !s.contains(acct));
+    assert_eq!(s.get::<Author>(ada_id).await?, None, "the row went too");
+    let again = s.add(author("Grace"));
+    s.commit().await?;
+    let id = s.load(again).await?.id;
+    assert_eq!(s.get::<Author>(id).await?, Some(again));
+    assert_eq!(s[again].name, "Grace");
+    Ok(())
+}
+
+all_backends!(inserted_objects_track_changes);
