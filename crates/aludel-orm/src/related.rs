@@ -160,7 +160,7 @@ impl Session {
                 ),
             ));
         };
-        Ok(slots.iter().filter_map(|&s| self.key_if::<C>(s)).collect())
+        Ok(self.live_keys::<C>(slots))
     }
 
     /// Whether `rel` is loaded for `key` in this Session.

@@ -1184,6 +1184,24 @@ impl Session {
         }
     }
 
+    /// The keys of the live `T` objects among `slots`, in order (the type
+    /// looked up once, each slot checked by its store).
+    pub(crate) fn live_keys<T: Model>(&self, slots: &[u32]) -> Vec<Key<T>> {
+        let id = TypeId::of::<T>();
+        let Some(store) = self.store_types.iter().position(|t| *t == id) else {
+            return Vec::new();
+        };
+        let mut keys = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            if let Some(Some(e)) = self.entries.get(slot as usize) {
+                if e.store as usize == store {
+                    keys.push(self.key_at(slot));
+                }
+            }
+        }
+        keys
+    }
+
     /// The key of the live object in `slot`, if it is a `T`.
     pub(crate) fn key_if<T: Model>(&self, slot: u32) -> Option<Key<T>> {
         let e = self.entries.get(slot as usize)?.as_ref()?;
