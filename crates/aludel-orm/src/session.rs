@@ -2122,13 +2122,7 @@ impl Session {
             return self.adopt_first(store, rows);
         }
         self.typed_mut::<T>(store).objects.reserve(rows.len());
-        self.entries.reserve(rows.len());
-        self.generations.reserve(rows.len());
-        let ids = self.identity.of(store);
-        match T::primary_key_positions() {
-            [_] => ids.ints.reserve(rows.len()),
-            _ => ids.texts.reserve(rows.len()),
-        }
+        self.reserve_entries::<T>(store, rows.len());
         rows.into_iter()
             .map(|obj| self.adopt_in(store, obj))
             .collect()
@@ -2141,22 +2135,12 @@ impl Session {
     fn adopt_first<T: Model>(&mut self, store: u32, rows: Vec<T>) -> Vec<Key<T>> {
         let n = rows.len();
         self.typed_mut::<T>(store).objects = rows.into_iter().map(Some).collect();
-        self.entries.reserve(n);
-        self.generations.reserve(n);
-        let ids = self.identity.of(store);
-        match T::primary_key_positions() {
-            [_] => ids.ints.reserve(n),
-            _ => ids.texts.reserve(n),
-        }
+        self.reserve_entries::<T>(store, n);
         let mut keys = Vec::with_capacity(n);
         for index in 0..n {
             let objects = &self.typed::<T>(store).objects;
             let id = identity_of_object(store, objects[index].as_ref().expect("decoded row"));
-            let next = self.entries.len() as u32;
-            let entries = &self.entries;
-            let slot = self
-                .identity
-                .claim(id, next, |slot| entries[slot as usize].is_some());
+            let (slot, next) = self.claim_slot(id);
             if slot != next {
                 // The same row twice in one result: one object. (No other
                 // `T` was held, so it cannot be an expired one to refresh.)
@@ -2169,6 +2153,30 @@ impl Session {
         keys
     }
 
+    /// Room for `n` more loaded objects of `T` (in `store`): entries and
+    /// identity-map entries.
+    fn reserve_entries<T: Model>(&mut self, store: u32, n: usize) {
+        self.entries.reserve(n);
+        self.generations.reserve(n);
+        let ids = self.identity.of(store);
+        match T::primary_key_positions() {
+            [_] => ids.ints.reserve(n),
+            _ => ids.texts.reserve(n),
+        }
+    }
+
+    /// The slot `id` maps to, and the slot a new entry would take; when
+    /// they are equal, `id` was just mapped to it. One hash: a mapping to
+    /// an empty slot is stale (the object left the Session) and replaced.
+    fn claim_slot(&mut self, id: Identity) -> (u32, u32) {
+        let next = self.entries.len() as u32;
+        let entries = &self.entries;
+        let slot = self
+            .identity
+            .claim(id, next, |slot| entries[slot as usize].is_some());
+        (slot, next)
+    }
+
     /// The key of one loaded row (see [`adopt`](Session::adopt)).
     pub(crate) fn adopt_one<T: Model>(&mut self, obj: T) -> Key<T> {
         let store = self.store_of::<T>();
@@ -2179,14 +2187,7 @@ impl Session {
     fn adopt_in<T: Model>(&mut self, store: u32, obj: T) -> Key<T> {
         // The snapshot is taken lazily, at the first mutable borrow:
         // objects only read never pay for one.
-        let id = identity_of_object(store, &obj);
-        // One hash: the slot a new entry will take is known beforehand. A
-        // mapping to an empty slot is stale (the object left the Session).
-        let next = self.entries.len() as u32;
-        let entries = &self.entries;
-        let slot = self
-            .identity
-            .claim(id, next, |slot| entries[slot as usize].is_some());
+        let (slot, next) = self.claim_slot(identity_of_object(store, &obj));
         if slot != next {
             let key = self.key_at(slot);
             let e = self.entries[slot as usize].as_mut().expect("mapped entry");
