@@ -325,7 +325,9 @@ impl EngineBuilder {
         let options = ConnectOptions::from_url(&self.url, &settings)?;
         let mut dialect =
             Dialect::with_compiled_cache(self.url.backend(), self.compiled_cache_size);
+        // Irrefutable when SQLite is the only backend compiled in.
         #[cfg(feature = "sqlite")]
+        #[allow(irrefutable_let_patterns)]
         if let ConnectOptions::Sqlite(o) = &options {
             dialect = dialect.with_begin(o.begin);
         }
