@@ -964,8 +964,9 @@ impl Session {
     /// relationship loads, `refresh`, `count`, streams) run outside a
     /// transaction, each statement on its own as in autocommit mode; the
     /// transaction begins at the first write (a flush that writes, a bulk
-    /// update or delete, [`execute`](Session::execute),
-    /// [`connection`](Session::connection)) or at [`begin`](Session::begin),
+    /// update or delete, [`execute`](Session::execute) of anything but a
+    /// `Select`, [`connection`](Session::connection)) or at
+    /// [`begin`](Session::begin),
     /// and from there every statement is in it until commit or rollback. A
     /// Session that only reads sends no BEGIN, COMMIT or ROLLBACK, which
     /// is what most web requests are.
