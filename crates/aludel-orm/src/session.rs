@@ -965,8 +965,8 @@ impl Session {
     /// transaction, each statement on its own as in autocommit mode; the
     /// transaction begins at the first write (a flush that writes, a bulk
     /// update or delete, [`execute`](Session::execute) of anything but a
-    /// `Select`, [`connection`](Session::connection)) or at
-    /// [`begin`](Session::begin),
+    /// `Select`, [`connection`](Session::connection)), at a locking read
+    /// ([`ModelQuery::with_for_update`]) or at [`begin`](Session::begin),
     /// and from there every statement is in it until commit or rollback. A
     /// Session that only reads sends no BEGIN, COMMIT or ROLLBACK, which
     /// is what most web requests are.
@@ -2305,12 +2305,13 @@ impl<'s, T: Model> ModelQuery<'s, T> {
                 ),
             ));
         }
+        let write = self.locks();
         let session = self.session;
         if session.autoflush {
             session.flush().await?;
         }
         let rows = session
-            .read_conn_for(self.bind)
+            .conn_at(self.bind, write)
             .await?
             .stream(&self.select, ())
             .await?;
@@ -2352,6 +2353,21 @@ impl<T: Model> ModelQuery<'_, T> {
         self
     }
 
+    /// Whether the query locks rows (and so runs in the transaction).
+    fn locks(&self) -> bool {
+        use aludel_core::Executable as _;
+        !self.select.is_read_only()
+    }
+
+    /// Lock the rows read to the end of the Session's transaction
+    /// (`SELECT … FOR UPDATE`, see [`Select::with_for_update`]); the
+    /// Session begins its transaction for this query, as for a write.
+    /// SQLAlchemy's `select(User).with_for_update()`.
+    pub fn with_for_update(mut self, lock: aludel_core::sql::ForUpdate) -> Self {
+        self.select = self.select.with_for_update(lock);
+        self
+    }
+
     /// Load a relationship of the result eagerly: [`selectin`](crate::selectin),
     /// [`joined`](crate::joined) or [`raiseload`](crate::raiseload), chained
     /// with `.then(…)` (`selectin(User::posts).then(selectin(Post::comments))`).
@@ -2384,9 +2400,10 @@ impl<T: Model> ModelQuery<'_, T> {
         if self.session.autoflush {
             self.session.flush().await?;
         }
+        let write = self.locks();
         let stmt = self.select.with_only_columns([column.into()]);
         self.session
-            .read_conn_for(self.bind)
+            .conn_at(self.bind, write)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2404,9 +2421,10 @@ impl<T: Model> ModelQuery<'_, T> {
         if self.session.autoflush {
             self.session.flush().await?;
         }
+        let write = self.locks();
         let stmt = self.select.with_only_columns(columns);
         self.session
-            .read_conn_for(self.bind)
+            .conn_at(self.bind, write)
             .await?
             .execute(&stmt, ())
             .await?
@@ -2450,7 +2468,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let keys = if joins.is_empty() {
             let rows: Vec<T> = self
                 .session
-                .read_conn_for(self.bind)
+                .conn_at(self.bind, self.locks())
                 .await?
                 .execute(&self.select, ())
                 .await?
@@ -2501,7 +2519,7 @@ impl<T: Model> ModelQuery<'_, T> {
         let stmt = stmt.with_only_columns(cols).order_by(order);
         let rows = self
             .session
-            .read_conn_for(self.bind)
+            .conn_at(self.bind, self.locks())
             .await?
             .execute(&stmt, ())
             .await?
@@ -2564,11 +2582,12 @@ impl<T: Model> ModelQuery<'_, T> {
         if self.session.autoflush {
             self.session.flush().await?;
         }
+        let write = self.locks();
         let inner = self.select.clear_order_by().clear_limit();
         let stmt = aludel_core::sql::select([aludel_core::sql::func::count_star()])
             .from_subquery(inner, "anon_1");
         self.session
-            .read_conn_for(self.bind)
+            .conn_at(self.bind, write)
             .await?
             .execute(&stmt, ())
             .await?

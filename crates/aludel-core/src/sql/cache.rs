@@ -475,6 +475,7 @@ impl Shape for Select {
         w.count(&self.limit);
         w.count(&self.offset);
         self.distinct.hash(&mut w.hasher);
+        self.for_update.hash(&mut w.hasher);
         w.hasher.write_usize(self.compound.len());
         for (op, s) in &self.compound {
             (*op as u8).hash(&mut w.hasher);

@@ -579,7 +579,26 @@ impl<'a> Compiler<'a> {
                 self.w(")");
             }
         }
+        if let Some(lock) = &s.for_update {
+            self.for_update(lock);
+        }
         Ok(())
+    }
+
+    /// The row-lock clause; none on SQLite, which has no row locks.
+    fn for_update(&mut self, lock: &super::select::ForUpdate) {
+        match self.d.backend() {
+            Backend::Sqlite => return,
+            Backend::Mysql if lock.read && self.d.is_mariadb() => self.w(" LOCK IN SHARE MODE"),
+            _ if lock.read => self.w(" FOR SHARE"),
+            _ => self.w(" FOR UPDATE"),
+        }
+        if lock.nowait {
+            self.w(" NOWAIT");
+        }
+        if lock.skip_locked {
+            self.w(" SKIP LOCKED");
+        }
     }
 
     fn simple_select(&mut self, s: &Select) -> Result<()> {
@@ -1116,7 +1135,7 @@ fn cast_type(d: &Dialect, ty: &SqlType) -> Result<String> {
 }
 
 macro_rules! executable {
-    ($ty:ty, $method:ident, $read_only:literal) => {
+    ($ty:ty, $method:ident, $read_only:expr) => {
         impl Executable for $ty {
             fn compile<'s>(
                 &'s self,
@@ -1127,15 +1146,16 @@ macro_rules! executable {
             }
 
             fn is_read_only(&self) -> bool {
-                $read_only
+                let read_only: fn(&Self) -> bool = $read_only;
+                read_only(self)
             }
         }
     };
 }
-executable!(Select, select, true);
-executable!(Insert, insert, false);
-executable!(Update, update, false);
-executable!(Delete, delete, false);
+executable!(Select, select, |s| s.for_update.is_none());
+executable!(Insert, insert, |_| false);
+executable!(Update, update, |_| false);
+executable!(Delete, delete, |_| false);
 
 #[cfg(test)]
 mod tests {
@@ -1168,6 +1188,34 @@ mod tests {
             let c = stmt.compile(&Dialect::new(b), Params::new()).unwrap();
             c.sql.into_owned()
         })
+    }
+
+    #[test]
+    fn row_locks_per_dialect() {
+        let u = users();
+        let base = select([u.c("id")]).filter(u.c("id").eq(1)).limit(1);
+        let [lite, pg, my] = sql(&base.clone().with_for_update(ForUpdate::new()));
+        assert!(!lite.contains("FOR"), "SQLite has no row locks: {lite}");
+        assert!(pg.ends_with("LIMIT $2 FOR UPDATE"), "{pg}");
+        assert!(my.ends_with("LIMIT ? FOR UPDATE"), "{my}");
+        let [_, pg, my] = sql(&base
+            .clone()
+            .with_for_update(ForUpdate::new().read().nowait()));
+        assert!(pg.ends_with("FOR SHARE NOWAIT"), "{pg}");
+        assert!(my.ends_with("FOR SHARE NOWAIT"), "MySQL 8: {my}");
+        let maria = Dialect::new(Backend::Mysql);
+        maria.set_server_version((10, 11, 6), true);
+        let shared = base.clone().with_for_update(ForUpdate::new().read());
+        let m = shared.compile(&maria, Params::new()).unwrap().sql;
+        assert!(m.ends_with("LOCK IN SHARE MODE"), "{m}");
+        let [_, pg, _] = sql(&base.clone().with_for_update(ForUpdate::new().skip_locked()));
+        assert!(pg.ends_with("FOR UPDATE SKIP LOCKED"), "{pg}");
+        // The lock is part of the cached shape and of read-only-ness.
+        let d = Dialect::new(Backend::Postgres);
+        let plain = base.compile(&d, Params::new()).unwrap().sql.into_owned();
+        assert!(!plain.contains("FOR UPDATE"), "{plain}");
+        assert!(base.is_read_only());
+        assert!(!base.with_for_update(ForUpdate::new()).is_read_only());
     }
 
     fn err(stmt: &impl Executable, b: Backend) -> crate::Error {

@@ -14,7 +14,8 @@ pub use expr::{
     ColumnRef, Expr, Nulls, OrderBy, TableRef, TypedOperand,
 };
 pub use select::{
-    delete, insert, select, sq, update, Cte, Delete, Insert, JoinKind, Select, SetOp, Update,
+    delete, insert, select, sq, update, Cte, Delete, ForUpdate, Insert, JoinKind, Select, SetOp,
+    Update,
 };
 
 use crate::dialect::Dialect;
@@ -164,7 +165,8 @@ pub trait Executable {
     /// extra, or given twice; nothing has been sent to the database then.
     fn compile<'s>(&'s self, dialect: &Dialect, params: Params) -> Result<CompiledStatement<'s>>;
 
-    /// True when the statement only reads (a [`Select`]): the ORM's Session
+    /// True when the statement only reads (a [`Select`] without
+    /// [`with_for_update`](Select::with_for_update)): the ORM's Session
     /// runs such statements outside its transaction until its first write.
     /// Text is not known to read only, so it answers false.
     fn is_read_only(&self) -> bool {

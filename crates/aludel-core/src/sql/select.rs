@@ -147,6 +147,42 @@ pub struct Select {
     pub(crate) distinct: bool,
     pub(crate) ctes: Vec<Cte>,
     pub(crate) compound: Vec<(SetOp, Select)>,
+    pub(crate) for_update: Option<ForUpdate>,
+}
+
+/// The row lock of [`Select::with_for_update`]: `FOR UPDATE` by default;
+/// SQLAlchemy's `with_for_update(read=, nowait=, skip_locked=)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ForUpdate {
+    pub(crate) read: bool,
+    pub(crate) nowait: bool,
+    pub(crate) skip_locked: bool,
+}
+
+impl ForUpdate {
+    /// `FOR UPDATE`: an exclusive lock on the rows read.
+    pub fn new() -> Self {
+        ForUpdate::default()
+    }
+
+    /// A shared lock instead (`FOR SHARE`; MariaDB's `LOCK IN SHARE MODE`).
+    pub fn read(mut self) -> Self {
+        self.read = true;
+        self
+    }
+
+    /// Fail at once, instead of waiting, when a row is locked (`NOWAIT`).
+    pub fn nowait(mut self) -> Self {
+        self.nowait = true;
+        self
+    }
+
+    /// Leave out the rows another transaction has locked (`SKIP LOCKED`),
+    /// the job-queue idiom.
+    pub fn skip_locked(mut self) -> Self {
+        self.skip_locked = true;
+        self
+    }
 }
 
 /// `SELECT columns …`; the FROM list is taken from the columns' tables
@@ -286,6 +322,35 @@ impl Select {
     /// SELECT DISTINCT.
     pub fn distinct(mut self) -> Self {
         self.distinct = true;
+        self
+    }
+
+    /// Lock the rows read until the end of the transaction: `FOR UPDATE`
+    /// (or `FOR SHARE`, `NOWAIT`, `SKIP LOCKED`; see [`ForUpdate`]) on
+    /// PostgreSQL and MySQL/MariaDB. SQLite has no row locks (a writing
+    /// transaction locks the whole database), so the clause is left out
+    /// there, as SQLAlchemy does. The statement is not read-only
+    /// ([`Executable::is_read_only`](crate::Executable::is_read_only)): an
+    /// ORM Session begins its transaction for it.
+    ///
+    /// ```
+    /// use aludel_core::schema::{Column, SqlType, Table};
+    /// use aludel_core::sql::{select, ForUpdate};
+    /// use aludel_core::{Backend, Dialect, Executable, Params};
+    /// # fn main() -> aludel_core::Result<()> {
+    /// let jobs = Table::builder("jobs")
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .build()?;
+    /// let next = select([jobs.c("id")])
+    ///     .limit(1)
+    ///     .with_for_update(ForUpdate::new().skip_locked());
+    /// let pg = next.compile(&Dialect::new(Backend::Postgres), Params::new())?;
+    /// assert!(pg.sql.ends_with("LIMIT $1 FOR UPDATE SKIP LOCKED"), "{}", pg.sql);
+    /// assert!(!next.is_read_only());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_for_update(mut self, lock: ForUpdate) -> Self {
+        self.for_update = Some(lock);
         self
     }
 

@@ -1123,3 +1123,58 @@ async fn inserted_objects_track_changes(db: TestDb) -> aludel::Result<()> {
 }
 
 all_backends!(inserted_objects_track_changes);
+
+/// `with_for_update`: the query begins the Session's transaction and its
+/// rows stay locked until commit: another transaction's NOWAIT lock on them
+/// fails, SKIP LOCKED passes them over, and both succeed after the commit.
+/// SQLite has no row locks: the clause is left out, the transaction begins.
+async fn for_update_locks_rows_until_commit(db: TestDb) -> aludel::Result<()> {
+    use aludel::sql::ForUpdate;
+    let engine = setup(&db).await?;
+    let mut s = Session::new(&engine);
+    for balance in [10, 20] {
+        s.add(Account {
+            id: 0,
+            balance,
+            version: 0,
+        });
+    }
+    s.commit().await?;
+
+    let mut a = Session::new(&engine);
+    let locked = a
+        .query::<Account>()
+        .filter(Account::id.eq(1))
+        .with_for_update(ForUpdate::new())
+        .all()
+        .await?;
+    assert_eq!(locked.len(), 1);
+    assert!(a.in_transaction(), "a locking read begins the transaction");
+    let ids = || select([Account::id.expr()]).from(Account::table());
+    let mut other = engine.connect().await?;
+    if db.kind != Kind::Sqlite {
+        let nowait = ids()
+            .filter(Account::id.eq(1))
+            .with_for_update(ForUpdate::new().nowait());
+        let err = other.execute(&nowait, ()).await.unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("lock"), "{err}");
+        other.rollback().await?;
+        let skip = ids()
+            .order_by([Account::id.asc()])
+            .with_for_update(ForUpdate::new().skip_locked());
+        let free: Vec<i64> = other.execute(&skip, ()).await?.scalars()?;
+        assert_eq!(free, [2], "the locked row is skipped");
+        other.rollback().await?;
+    }
+    a.commit().await?;
+    assert!(!a.in_transaction());
+    let all = ids()
+        .order_by([Account::id.asc()])
+        .with_for_update(ForUpdate::new().nowait());
+    let got: Vec<i64> = other.execute(&all, ()).await?.scalars()?;
+    assert_eq!(got, [1, 2], "free after the commit");
+    other.rollback().await?;
+    Ok(())
+}
+
+all_backends!(for_update_locks_rows_until_commit);
