@@ -25,13 +25,15 @@ use harness::{us, Row, Settings};
 pub const BENCH_DB: &str = "aludel_bench";
 
 const USAGE: &str = "usage: cargo run --release --manifest-path bench/Cargo.toml -- \
-[--backend sqlite|postgres|mysql]... [--quick] [--orm-only | --peers]
+[--backend sqlite|postgres|mysql]... [--quick] [--orm-only | --peers [--rounds K]]
 
   --backend B   run only backend B (repeatable; default: all three)
   --quick       3 samples of 0.1 s instead of 7 of 0.5 s (a smoke run)
   --orm-only    only the ORM section (load N objects, Session flush)
   --peers       the raw drivers, Aludel Core and ORM, Diesel, sqlx and SeaORM
                 side by side (bench/peers/README.md): tables, CSV and SVG chart
+  --rounds K    with --peers: run every contender K times, in turn, and report
+                each figure's median over the rounds (default 1)
 
 Servers: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
 and BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test); the benchmark
@@ -91,6 +93,7 @@ struct Args {
     quick: bool,
     orm_only: bool,
     peers: bool,
+    rounds: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -98,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
     let mut quick = false;
     let mut orm_only = false;
     let mut peers = false;
+    let mut rounds = 1;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let value = match arg.as_str() {
@@ -111,6 +115,15 @@ fn parse_args() -> Result<Args, String> {
             }
             "--peers" => {
                 peers = true;
+                continue;
+            }
+            "--rounds" => {
+                let v = it.next().ok_or("--rounds needs a value")?;
+                rounds = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&k| k > 0)
+                    .ok_or(format!("--rounds needs a positive number, not {v:?}"))?;
                 continue;
             }
             "-h" | "--help" => return Err(String::new()),
@@ -133,6 +146,7 @@ fn parse_args() -> Result<Args, String> {
         quick,
         orm_only,
         peers,
+        rounds,
     })
 }
 
@@ -262,7 +276,7 @@ async fn main() -> ExitCode {
         }
     };
     if args.peers {
-        return match peers::run(&args.backends, args.quick).await {
+        return match peers::run(&args.backends, args.quick, args.rounds).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

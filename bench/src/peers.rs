@@ -283,7 +283,9 @@ fn ensure_mysql_client_library() {
     if present {
         return;
     }
-    eprintln!("[peers] installing libmariadb-dev-compat and libmariadb-dev for Diesel's MySQL backend");
+    eprintln!(
+        "[peers] installing libmariadb-dev-compat and libmariadb-dev for Diesel's MySQL backend"
+    );
     let _ = Command::new("apt-get").arg("update").status();
     let status = Command::new("apt-get")
         .args(["install", "-y", "libmariadb-dev-compat", "libmariadb-dev"])
@@ -334,6 +336,7 @@ fn build_peers() -> Vec<&'static str> {
 async fn run_backend(
     kind: Kind,
     quick: bool,
+    rounds: usize,
     peers: &[&str],
     versions: &mut BTreeMap<String, String>,
 ) -> Res<Vec<Line>> {
@@ -346,21 +349,52 @@ async fn run_backend(
     for p in peers {
         jobs.push((Some(p), p));
     }
-    for (project, name) in jobs {
-        // The workloads in one process, then the stream in a fresh one, so
-        // its peak RSS is the stream's own.
-        for set in [main.clone(), vec!["stream_rows"]] {
-            settle(kind, &url).await?;
-            let cmd = command(project, name, kind, &url, quick, &set);
-            let (got, v) = run_process(cmd, name);
-            if let Some(v) = v {
-                versions.insert(name.to_string(), v);
+    // Rounds take the contenders in turn, so a slow spell of the machine
+    // lands on all of them rather than on one.
+    for round in 1..=rounds {
+        if rounds > 1 {
+            eprintln!("[peers] {} round {round} of {rounds}", kind.title());
+        }
+        for &(project, name) in &jobs {
+            // The workloads in one process, then the stream in a fresh one,
+            // so its peak RSS is the stream's own.
+            for set in [main.clone(), vec!["stream_rows"]] {
+                settle(kind, &url).await?;
+                let cmd = command(project, name, kind, &url, quick, &set);
+                let (got, v) = run_process(cmd, name);
+                if let Some(v) = v {
+                    versions.insert(name.to_string(), v);
+                }
+                lines.extend(got);
             }
-            lines.extend(got);
         }
     }
     drop_database(kind).await;
-    Ok(lines)
+    Ok(median_of_rounds(lines))
+}
+
+/// One line per (contender, workload, n): the median time over the rounds
+/// (the lower middle one for an even count) and that round's peak RSS.
+fn median_of_rounds(lines: Vec<Line>) -> Vec<Line> {
+    let mut groups: Vec<Vec<Line>> = Vec::new();
+    for l in lines {
+        let same = |g: &Vec<Line>| {
+            let f = &g[0];
+            f.contender == l.contender && f.workload == l.workload && f.n == l.n
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(l),
+            None => groups.push(vec![l]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut g| {
+            g.sort_by(|a, b| a.us_per_op.total_cmp(&b.us_per_op));
+            let mid = (g.len() - 1) / 2;
+            g.swap_remove(mid)
+        })
+        .collect()
 }
 
 fn ratio(us: f64, raw: Option<f64>) -> Option<f64> {
@@ -550,13 +584,13 @@ fn svg(all: &[(Kind, Vec<Line>)]) -> String {
 }
 
 /// The whole `--peers` run; writes bench/results/peers-<date>.{md,csv,svg}.
-pub async fn run(kinds: &[Kind], quick: bool) -> Res<()> {
+pub async fn run(kinds: &[Kind], quick: bool, rounds: usize) -> Res<()> {
     let started = std::time::Instant::now();
     let peers = build_peers();
     let mut versions = BTreeMap::new();
     let mut all = Vec::new();
     for &kind in kinds {
-        match run_backend(kind, quick, &peers, &mut versions).await {
+        match run_backend(kind, quick, rounds, &peers, &mut versions).await {
             Ok(lines) => all.push((kind, lines)),
             Err(e) => {
                 eprintln!("[peers] {}: {e}", kind.title());
@@ -569,8 +603,13 @@ pub async fn run(kinds: &[Kind], quick: bool) -> Res<()> {
     let mut md = format!("# Aludel against the raw drivers and the peer ORMs, {date}\n\n");
     let _ = writeln!(
         md,
-        "- command: `cargo run --release --manifest-path bench/Cargo.toml -- --peers{}`",
-        if quick { " --quick" } else { "" }
+        "- command: `cargo run --release --manifest-path bench/Cargo.toml -- --peers{}{}`",
+        if quick { " --quick" } else { "" },
+        if rounds > 1 {
+            format!(" --rounds {rounds}")
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(md, "- rustc: {}", env!("BENCH_RUSTC_VERSION"));
     let _ = writeln!(md, "- cores (available_parallelism): {cores}");
@@ -579,9 +618,16 @@ pub async fn run(kinds: &[Kind], quick: bool) -> Res<()> {
     }
     let _ = writeln!(
         md,
-        "- method: bench/peers/README.md (median of {} samples of {} ms; µs per op; ratio = time / raw driver's; rank among the libraries, raw excluded); stream_rows is timed the same way (a pass over 1 000 000 rows per op) in a fresh process, with its peak RSS",
+        "- method: bench/peers/README.md (median of {} samples of {} ms{}; µs per op; ratio = time / raw driver's; rank among the libraries, raw excluded); stream_rows is timed the same way (a pass over 1 000 000 rows per op) in a fresh process, with its peak RSS",
         if quick { 3 } else { 7 },
-        if quick { 100 } else { 500 }
+        if quick { 100 } else { 500 },
+        if rounds > 1 {
+            format!(
+                ", then the median over {rounds} rounds that run the contenders in turn"
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         md,
@@ -621,6 +667,38 @@ mod tests {
         assert_eq!(
             statements(sql),
             ["CREATE TABLE t (a INT)", "INSERT INTO t\n    SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn rounds_reduce_to_their_median() {
+        let line = |contender: &str, n: usize, us: f64, rss: u64| Line {
+            contender: contender.into(),
+            backend: "sqlite".into(),
+            workload: "load_users".into(),
+            n,
+            us_per_op: us,
+            peak_rss_kib: Some(rss),
+        };
+        let lines = vec![
+            line("raw", 1, 30.0, 1),
+            line("raw", 100, 5.0, 2),
+            line("raw", 1, 10.0, 3),
+            line("orm", 1, 7.0, 4),
+            line("raw", 1, 20.0, 5),
+            line("raw", 100, 9.0, 6),
+        ];
+        let got: Vec<(String, usize, f64, Option<u64>)> = median_of_rounds(lines)
+            .into_iter()
+            .map(|l| (l.contender, l.n, l.us_per_op, l.peak_rss_kib))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("raw".into(), 1, 20.0, Some(5)),
+                ("raw".into(), 100, 5.0, Some(2)),
+                ("orm".into(), 1, 7.0, Some(4)),
+            ]
         );
     }
 }
