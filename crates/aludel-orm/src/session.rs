@@ -1188,14 +1188,13 @@ impl Session {
     /// The keys of the live `T` objects among `slots`, in order (the type
     /// looked up once, each slot checked by its store).
     pub(crate) fn live_keys<T: Model>(&self, slots: &[u32]) -> Vec<Key<T>> {
-        let id = TypeId::of::<T>();
-        let Some(store) = self.store_types.iter().position(|t| *t == id) else {
+        let Some(store) = self.store_index::<T>() else {
             return Vec::new();
         };
         let mut keys = Vec::with_capacity(slots.len());
         for &slot in slots {
             if let Some(Some(e)) = self.entries.get(slot as usize) {
-                if e.store as usize == store {
+                if e.store == store {
                     keys.push(self.key_at(slot));
                 }
             }
@@ -1230,13 +1229,21 @@ impl Session {
             .filter(|e| e.generation == key.generation)
     }
 
+    /// The position of `T`'s store, if the Session has one.
+    fn store_index<T: Model>(&self) -> Option<u32> {
+        let id = TypeId::of::<T>();
+        self.store_types
+            .iter()
+            .position(|t| *t == id)
+            .map(|i| i as u32)
+    }
+
     /// The position of `T`'s store, made on first use.
     fn store_of<T: Model>(&mut self) -> u32 {
-        let id = TypeId::of::<T>();
-        match self.store_types.iter().position(|t| *t == id) {
-            Some(i) => i as u32,
+        match self.store_index::<T>() {
+            Some(i) => i,
             None => {
-                self.store_types.push(id);
+                self.store_types.push(TypeId::of::<T>());
                 self.store_ops.push(ops::<T>());
                 self.stores.push(Box::new(Store::<T> {
                     objects: Vec::new(),
@@ -1249,9 +1256,7 @@ impl Session {
     /// The identity of a `T` with primary key `pk`; `None` while the Session
     /// has never held a `T` (so nothing can map to it).
     fn identity_for<T: Model>(&self, pk: &[Value]) -> Option<Identity> {
-        let id = TypeId::of::<T>();
-        let store = self.store_types.iter().position(|t| *t == id)?;
-        Some(identity_of(store as u32, pk))
+        Some(identity_of(self.store_index::<T>()?, pk))
     }
 
     fn typed<T: Model>(&self, store: u32) -> &Store<T> {
